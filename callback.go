@@ -1,0 +1,89 @@
+package oidcmw
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"net/http"
+)
+
+// Callback completes a login. Mount it at the path of Options.RedirectURL
+// for GET (response_mode query) or POST (form_post); do not put it behind
+// CSRF middleware: the form_post request is cross-site by design, and state
+// bound to the login cookie is what protects it.
+//
+// It takes the pending login named by state (one-time: a replayed callback
+// finds nothing), checks it belongs to this browser and has not expired,
+// then runs [Middleware.AuthorizationCodeGrant]. Only when every check has
+// passed does it create a new session (a session cookie planted before login
+// is discarded) and answer 303 to the page the login started from, with no
+// body, Cache-Control: no-store and Referrer-Policy: no-referrer. Any
+// failure goes to the error handler and creates nothing.
+func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	want := http.MethodGet
+	if m.opts.ResponseMode == "form_post" {
+		want = http.MethodPost
+	}
+	if r.Method != want {
+		m.fail(w, r, ErrInvalidCallback)
+		return
+	}
+	params, err := callbackParams(r)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	state := params.Get("state")
+	if !validToken(state) {
+		m.fail(w, r, ErrStateMismatch)
+		return
+	}
+	ctx := r.Context()
+	b, found, err := m.opts.Store.Take(ctx, pendingKey(state))
+	if err != nil {
+		m.fail(w, r, storeError(err))
+		return
+	}
+	var rec pendingRecord
+	if !found || rec.unmarshal(b) != nil || rec.state != state {
+		m.fail(w, r, ErrStateMismatch)
+		return
+	}
+	if m.opts.Now().UnixNano() >= rec.expires {
+		m.fail(w, r, ErrLoginExpired)
+		return
+	}
+	c, err := r.Cookie(m.loginName)
+	if err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(rec.binding)) != 1 {
+		m.fail(w, r, ErrStateMismatch)
+		return
+	}
+	checks := Checks{
+		State:           rec.state,
+		CodeVerifier:    rec.verifier,
+		Nonce:           rec.nonce,
+		MaxAge:          secondsDuration(rec.maxAge),
+		IDTokenExpected: true,
+	}
+	tokens, err := m.AuthorizationCodeGrant(ctx, r, checks, nil)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+
+	// Every check passed: a new session under a new id.
+	token := rand.Text()
+	sess := sessionRecord{id: tokens.identity(), expires: m.opts.Now().Add(m.opts.SessionLifetime).Unix()}
+	if err := m.opts.Store.Put(ctx, sessionKey(token), sess.marshal(), m.opts.SessionLifetime); err != nil {
+		m.fail(w, r, storeError(err))
+		return
+	}
+	if old, err := r.Cookie(m.sessionName); err == nil && validToken(old.Value) {
+		if err := m.opts.Store.Delete(ctx, sessionKey(old.Value)); err != nil {
+			m.opts.Logger.WarnContext(ctx, "oidcmw: could not delete the previous session", "err", err)
+		}
+	}
+	http.SetCookie(w, m.sessionCookie(token))
+	w.Header().Set("Location", rec.returnTo)
+	w.WriteHeader(http.StatusSeeOther)
+}

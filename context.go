@@ -1,0 +1,54 @@
+package oidcmw
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Identity is the signed-in user as the guard puts it into the request
+// context. The tokens are secrets: never log them or put them in a URL.
+// Treat an Identity as read-only; it may be shared by concurrent requests.
+type Identity struct {
+	Subject      string    // the ID token's sub
+	Issuer       string    // the ID token's iss
+	IDToken      string    // the raw ID token (for id_token_hint)
+	AccessToken  string    // for calls to APIs on the user's behalf
+	RefreshToken string    // empty when the provider issued none
+	TokenType    string    // as the provider spelled it, e.g. "Bearer"
+	Scope        string    // granted scope, when the provider returned it
+	Expiry       time.Time // access token expiry; zero when unknown
+
+	// RawClaims are the ID token's claims, the JSON payload exactly as the
+	// provider signed it. A handler can write it out as is.
+	RawClaims json.RawMessage
+}
+
+// Claims decodes the ID token claims into v (a struct or a map), without
+// parsing or verifying the JWT again.
+func (id *Identity) Claims(v any) error {
+	if len(id.RawClaims) == 0 {
+		return errors.New("oidcmw: identity has no claims")
+	}
+	return json.Unmarshal(id.RawClaims, v)
+}
+
+type contextKey struct{ name string }
+
+func (k *contextKey) String() string { return "oidcmw context value " + k.name }
+
+var identityKey = &contextKey{"identity"}
+
+// NewContext returns a copy of ctx that carries id. The guard uses it; tests
+// of application handlers use it to fake a signed-in user.
+func NewContext(ctx context.Context, id *Identity) context.Context {
+	return context.WithValue(ctx, identityKey, id)
+}
+
+// FromContext returns the identity the guard stored in ctx. ok is false
+// when there is none (the handler is not behind the guard); it never panics.
+func FromContext(ctx context.Context) (id *Identity, ok bool) {
+	id, ok = ctx.Value(identityKey).(*Identity)
+	return id, ok && id != nil
+}

@@ -1,0 +1,42 @@
+package oidcmw
+
+import (
+	"net/http"
+)
+
+// The browser holds two cookies, each an opaque 130-bit random value and
+// never a token: the session cookie, and the login cookie that binds
+// pending logins to the browser that started them (RFC 9700 §2.1: state
+// bound to the user agent). One login cookie serves any number of tabs.
+
+func (m *Middleware) sessionCookie(value string) *http.Cookie {
+	return &http.Cookie{
+		Name:     m.sessionName,
+		Value:    value,
+		Path:     "/",
+		MaxAge:   int(m.opts.SessionLifetime.Seconds()),
+		HttpOnly: true,
+		Secure:   m.secure,
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// loginCookie is SameSite=Lax, except with form_post: the provider's
+// cross-site POST to the callback must carry it, which browsers allow only
+// for SameSite=None; Secure (browsers keep Secure cookies on http://localhost
+// and 127.0.0.1 too).
+func (m *Middleware) loginCookie(value string) *http.Cookie {
+	c := &http.Cookie{
+		Name:     m.loginName,
+		Value:    value,
+		Path:     "/",
+		MaxAge:   int(m.opts.LoginTimeout.Seconds()),
+		HttpOnly: true,
+		Secure:   m.secure,
+		SameSite: http.SameSiteLaxMode,
+	}
+	if m.opts.ResponseMode == "form_post" {
+		c.SameSite, c.Secure = http.SameSiteNoneMode, true
+	}
+	return c
+}

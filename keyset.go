@@ -1,0 +1,194 @@
+package oidcmw
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// keyMissInterval bounds refetches caused by unknown key ids: a flood of
+// tokens with made-up kids costs the provider one JWKS request per interval.
+const keyMissInterval = 5 * time.Second
+
+var errUnknownKey = errors.New("no key in the provider's JWKS matches the token")
+
+// keySet is the provider's JWKS. It implements go-oidc's KeySet for
+// signature checks from the cached keys only; ensure does all fetching, so
+// that a fetch failure (502/504) stays distinguishable from a bad
+// signature (401): go-oidc reports key set errors as text.
+type keySet struct {
+	url    string
+	client *http.Client
+	now    func() time.Time
+	algs   []jose.SignatureAlgorithm
+
+	mu       sync.Mutex
+	keys     []jose.JSONWebKey
+	loaded   bool
+	lastMiss time.Time // last refetch caused by an unknown kid
+	inflight *flight
+}
+
+func newKeySet(u string, c *http.Client, now func() time.Time, algs []string) *keySet {
+	ks := &keySet{url: u, client: c, now: now}
+	for _, a := range algs {
+		ks.algs = append(ks.algs, jose.SignatureAlgorithm(a))
+	}
+	return ks
+}
+
+// ensure makes sure the key named by the JWT's header is loaded: it fetches
+// the JWKS on first use and once more when the kid is unknown (key
+// rotation), at most once per keyMissInterval.
+func (ks *keySet) ensure(ctx context.Context, rawJWT string) error {
+	kid, err := headerKid(rawJWT)
+	if err != nil {
+		return err
+	}
+	ks.mu.Lock()
+	if ks.loaded {
+		if kid == "" || ks.has(kid) {
+			ks.mu.Unlock()
+			return nil
+		}
+		if ks.inflight == nil && ks.now().Sub(ks.lastMiss) < keyMissInterval {
+			ks.mu.Unlock()
+			return errUnknownKey
+		}
+	}
+	f := ks.inflight
+	leader := f == nil
+	if leader {
+		f = &flight{done: make(chan struct{})}
+		ks.inflight = f
+		if ks.loaded {
+			ks.lastMiss = ks.now()
+		}
+	}
+	ks.mu.Unlock()
+
+	if leader {
+		keys, err := ks.fetch(context.WithoutCancel(ctx))
+		ks.mu.Lock()
+		if err == nil {
+			ks.keys, ks.loaded = keys, true
+		}
+		ks.inflight, f.err = nil, err
+		ks.mu.Unlock()
+		close(f.done)
+	}
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return &unavailable{what: "jwks", err: ctx.Err()}
+	}
+	if f.err != nil {
+		return f.err
+	}
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	if kid != "" && !ks.has(kid) {
+		return errUnknownKey
+	}
+	return nil
+}
+
+func (ks *keySet) has(kid string) bool {
+	for i := range ks.keys {
+		if ks.keys[i].KeyID == kid {
+			return true
+		}
+	}
+	return false
+}
+
+func (ks *keySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
+	var set jose.JSONWebKeySet
+	if err := getJSON(ctx, ks.client, ks.url, &set); err != nil {
+		return nil, &unavailable{what: "jwks", err: err}
+	}
+	keys := set.Keys[:0]
+	for _, k := range set.Keys {
+		if k.IsPublic() && (k.Use == "" || k.Use == "sig") {
+			keys = append(keys, k)
+		}
+	}
+	return keys, nil
+}
+
+// VerifySignature implements go-oidc's KeySet from the cached keys. A token
+// without kid is accepted only when exactly one key fits its alg.
+func (ks *keySet) VerifySignature(_ context.Context, rawJWT string) ([]byte, error) {
+	jws, err := jose.ParseSigned(rawJWT, ks.algs)
+	if err != nil {
+		return nil, err
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, errors.New("want exactly one signature")
+	}
+	h := jws.Signatures[0].Header
+	ks.mu.Lock()
+	var candidates []jose.JSONWebKey
+	for _, k := range ks.keys {
+		if (h.KeyID == "" || k.KeyID == h.KeyID) && (k.Algorithm == "" || k.Algorithm == h.Algorithm) && keyFitsAlg(k, h.Algorithm) {
+			candidates = append(candidates, k)
+		}
+	}
+	ks.mu.Unlock()
+	switch {
+	case len(candidates) == 0:
+		return nil, errUnknownKey
+	case len(candidates) > 1 && h.KeyID == "":
+		return nil, errors.New("token has no kid and several keys fit")
+	}
+	for _, k := range candidates {
+		if payload, err := jws.Verify(k.Key); err == nil {
+			return payload, nil
+		}
+	}
+	return nil, errors.New("signature does not verify")
+}
+
+// keyFitsAlg reports whether the key type matches the algorithm family, so
+// that no key is ever used with an algorithm of another family.
+func keyFitsAlg(k jose.JSONWebKey, alg string) bool {
+	switch k.Key.(type) {
+	case *rsa.PublicKey:
+		return strings.HasPrefix(alg, "RS") || strings.HasPrefix(alg, "PS")
+	case *ecdsa.PublicKey:
+		return strings.HasPrefix(alg, "ES")
+	case ed25519.PublicKey:
+		return alg == "EdDSA"
+	}
+	return false
+}
+
+// headerKid reads the kid from a compact JWS header without verifying
+// anything; the signature check follows.
+func headerKid(rawJWT string) (string, error) {
+	head, _, ok := strings.Cut(rawJWT, ".")
+	if !ok || len(head) > 4096 {
+		return "", errors.New("malformed JWT")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		return "", errors.New("malformed JWT header")
+	}
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		return "", errors.New("malformed JWT header")
+	}
+	return h.Kid, nil
+}

@@ -1,0 +1,257 @@
+package oidcmw
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/oauth2"
+)
+
+// Middleware puts OpenID Connect login in front of HTTP handlers: [Guard]
+// protects routes, [Login] starts a login, [Callback] completes it. Build it
+// with [New]; it is immutable and safe for concurrent use.
+type Middleware struct {
+	opts         Options
+	secure       bool   // RedirectURL is https: Secure cookies, __Host- prefix
+	sessionName  string // session cookie name
+	loginName    string // login (browser binding) cookie name
+	callbackPath string
+	disc         discovery
+}
+
+// New validates opts and returns a Middleware. It does no network I/O:
+// provider discovery happens on first use, is shared by concurrent
+// requests, and is retried after a failure.
+func New(opts Options) (*Middleware, error) {
+	o, err := opts.normalize()
+	if err != nil {
+		return nil, err
+	}
+	u, _ := url.Parse(o.RedirectURL) // checked by normalize
+	m := &Middleware{opts: o, secure: u.Scheme == "https", callbackPath: u.EscapedPath()}
+	if m.callbackPath == "" {
+		m.callbackPath = "/"
+	}
+	m.sessionName, m.loginName = o.CookieName, o.CookieName+"_login"
+	if m.secure {
+		m.sessionName, m.loginName = "__Host-"+m.sessionName, "__Host-"+m.loginName
+	}
+	return m, nil
+}
+
+// Guard is the middleware: it calls next with the signed-in [Identity] in
+// the request context (read it with [FromContext]). Without a session, a
+// browser navigation (GET or HEAD that accepts text/html, not a fetch or
+// XHR) is redirected to the provider to log in and comes back to the same
+// URL; any other request gets 401 with WWW-Authenticate through the error
+// handler. When the guard starts a login, next is not called.
+func (m *Middleware) Guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := m.session(r)
+		if err != nil {
+			m.fail(w, r, err)
+			return
+		}
+		if id != nil {
+			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), id)))
+			return
+		}
+		if !isNavigation(r) {
+			w.Header().Set("WWW-Authenticate", `OIDC realm="oidcmw"`)
+			m.fail(w, r, ErrUnauthenticated)
+			return
+		}
+		m.startLogin(w, r, safeReturnTo(r.URL.RequestURI()))
+	})
+}
+
+// Login starts a login (GET or HEAD). The return_to query parameter names
+// where to land afterwards; it is kept only when it is a same-origin
+// relative path, else the user lands on "/".
+func (m *Middleware) Login(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+		return
+	}
+	m.startLogin(w, r, safeReturnTo(r.URL.Query().Get("return_to")))
+}
+
+// isNavigation tells a top-level browser navigation from an API call:
+// Sec-Fetch-Mode when the browser sends it, else X-Requested-With and
+// Accept.
+func isNavigation(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if mode := r.Header.Get("Sec-Fetch-Mode"); mode != "" && mode != "navigate" {
+		return false
+	}
+	if r.Header.Get("X-Requested-With") != "" {
+		return false
+	}
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// session returns the identity of the request's session, nil when there is
+// none, or an error when the store fails.
+func (m *Middleware) session(r *http.Request) (*Identity, error) {
+	c, err := r.Cookie(m.sessionName)
+	if err != nil || !validToken(c.Value) {
+		return nil, nil
+	}
+	b, found, err := m.opts.Store.Get(r.Context(), sessionKey(c.Value))
+	if err != nil {
+		return nil, storeError(err)
+	}
+	if !found {
+		return nil, nil
+	}
+	var rec sessionRecord
+	if err := rec.unmarshal(b); err != nil {
+		m.opts.Logger.WarnContext(r.Context(), "oidcmw: dropping malformed session record")
+		return nil, nil
+	}
+	if m.opts.Now().Unix() >= rec.expires {
+		return nil, nil
+	}
+	return &rec.id, nil
+}
+
+// startLogin saves a pending login (fresh state, nonce and PKCE verifier,
+// keyed by state, bound to this browser by the login cookie) and redirects
+// to the authorization endpoint.
+func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, returnTo string) {
+	ctx := r.Context()
+	p, err := m.provider(ctx)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	binding := ""
+	if c, err := r.Cookie(m.loginName); err == nil && validToken(c.Value) {
+		binding = c.Value
+	} else {
+		binding = rand.Text()
+	}
+	rec := pendingRecord{
+		state:    rand.Text(),
+		binding:  binding,
+		nonce:    rand.Text(),
+		verifier: oauth2.GenerateVerifier(),
+		returnTo: returnTo,
+		maxAge:   int64(m.opts.MaxAge.Seconds()),
+		expires:  m.opts.Now().Add(m.opts.LoginTimeout).UnixNano(),
+	}
+	if err := m.opts.Store.Put(ctx, pendingKey(rec.state), rec.marshal(), m.opts.LoginTimeout); err != nil {
+		m.fail(w, r, storeError(err))
+		return
+	}
+	if err := m.capPending(ctx, binding, rec.state); err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	http.SetCookie(w, m.loginCookie(binding))
+
+	opts := []oauth2.AuthCodeOption{
+		oauth2.S256ChallengeOption(rec.verifier),
+		oauth2.SetAuthURLParam("nonce", rec.nonce),
+	}
+	if m.opts.ResponseMode != "query" {
+		opts = append(opts, oauth2.SetAuthURLParam("response_mode", m.opts.ResponseMode))
+	}
+	if rec.maxAge > 0 {
+		opts = append(opts, oauth2.SetAuthURLParam("max_age", strconv.FormatInt(rec.maxAge, 10)))
+	}
+	for k, vs := range m.opts.AuthParams {
+		for _, v := range vs {
+			opts = append(opts, oauth2.SetAuthURLParam(k, v))
+		}
+	}
+	noStore(w)
+	w.Header().Set("Location", p.oauth.AuthCodeURL(rec.state, opts...))
+	w.WriteHeader(http.StatusFound)
+}
+
+// capPending keeps the list of one browser's pending states and drops the
+// oldest beyond MaxPendingLogins. The list is advisory: losing an update to
+// a concurrent login only loosens the cap; every pending login still
+// expires.
+func (m *Middleware) capPending(ctx context.Context, binding, state string) error {
+	st := m.opts.Store
+	key := bindingKey(binding)
+	b, _, err := st.Get(ctx, key)
+	if err != nil {
+		return storeError(err)
+	}
+	states := append(strings.Fields(string(b)), state)
+	if drop := len(states) - m.opts.MaxPendingLogins; drop > 0 {
+		for _, s := range states[:drop] {
+			if err := st.Delete(ctx, pendingKey(s)); err != nil {
+				return storeError(err)
+			}
+		}
+		states = slices.Delete(states, 0, drop)
+	}
+	if err := st.Put(ctx, key, []byte(strings.Join(states, " ")), m.opts.LoginTimeout); err != nil {
+		return storeError(err)
+	}
+	return nil
+}
+
+// fail logs err (never a token: errors carry none) and hands it to the
+// error handler.
+func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := StatusCode(err)
+	if status >= 500 {
+		m.opts.Logger.ErrorContext(r.Context(), "oidcmw: request failed", "status", status, "path", r.URL.Path, "err", err)
+	} else if err != ErrUnauthenticated {
+		m.opts.Logger.WarnContext(r.Context(), "oidcmw: request refused", "status", status, "path", r.URL.Path, "err", err)
+	}
+	m.opts.ErrorHandler(w, r, err)
+}
+
+func storeError(err error) error { return &storeFailure{err} }
+
+type storeFailure struct{ err error }
+
+func (e *storeFailure) Error() string        { return "oidcmw: session store unavailable: " + e.err.Error() }
+func (e *storeFailure) Is(target error) bool { return target == ErrStoreUnavailable }
+func (e *storeFailure) Unwrap() error        { return e.err }
+
+// Store keys. A session is stored under a hash of its cookie value, so a
+// copy of the store holds no usable cookie.
+func sessionKey(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return "oidcmw:s:" + base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+func pendingKey(state string) string   { return "oidcmw:p:" + state }
+func bindingKey(binding string) string { return "oidcmw:b:" + binding }
+
+// validToken reports whether s looks like a value of crypto/rand.Text: 26
+// characters of the base32 alphabet. Anything else is not looked up.
+func validToken(s string) bool {
+	if len(s) != 26 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'A' && c <= 'Z' || c >= '2' && c <= '7') {
+			return false
+		}
+	}
+	return true
+}
+
+func noStore(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+}

@@ -1,0 +1,253 @@
+package oidcmw
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Options configures [New]. The zero value of every field except Issuer,
+// ClientID and RedirectURL means the documented default.
+type Options struct {
+	// Issuer is the OpenID Provider's issuer identifier, e.g.
+	// "https://accounts.example.com". Discovery is fetched from
+	// Issuer + "/.well-known/openid-configuration" on first use, and the
+	// document's "issuer" must equal this value exactly. Required.
+	Issuer string
+
+	// ClientID is the client identifier registered at the provider. Required.
+	ClientID string
+
+	// ClientSecret authenticates the client at the token endpoint with
+	// client_secret_basic. Empty means a public client: no client
+	// authentication (method "none"), PKCE only.
+	ClientSecret string
+
+	// RedirectURL is the absolute URL of the route where [Middleware.Callback]
+	// is mounted, exactly as registered at the provider. Required. Its scheme
+	// decides whether cookies are Secure. An http URL is only accepted for a
+	// loopback host (localhost, 127.0.0.0/8, ::1) unless InsecureAllowHTTP is set.
+	RedirectURL string
+
+	// Scopes requested at login. Default: openid, profile, email. "openid"
+	// is always added when missing.
+	Scopes []string
+
+	// ResponseMode is "query" (default) or "form_post". With form_post the
+	// provider POSTs the response to RedirectURL, and the short-lived login
+	// cookie is sent with SameSite=None; Secure so that the cross-site POST
+	// carries it.
+	ResponseMode string
+
+	// Store keeps pending logins and sessions. Default: a [MemoryStore]
+	// (one process only).
+	Store Store
+
+	// HTTPClient talks to the provider (discovery, JWKS, token endpoint).
+	// Default: a client that gives up connecting after 5 s and on the whole
+	// request after 10 s, so an unreachable provider yields 502/504 quickly.
+	HTTPClient *http.Client
+
+	// ErrorHandler renders every failure: failed checks, provider and store
+	// outages, and unauthenticated API calls. Default: [DefaultErrorHandler].
+	// Use [StatusCode] to keep the status mapping.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// Logger receives one record per failed login or outage, never a token.
+	// Default: slog.Default().
+	Logger *slog.Logger
+
+	// Now is the clock. Default: time.Now.
+	Now func() time.Time
+
+	// ClockSkew is the tolerance for exp, iat and auth_time. Default 30 s
+	// (as openid-client).
+	ClockSkew time.Duration
+
+	// LoginTimeout is how long a pending login (state, nonce, PKCE
+	// verifier) stays valid. Default 10 minutes.
+	LoginTimeout time.Duration
+
+	// SessionLifetime is how long a session lasts after login, whatever
+	// the token lifetimes. Default 24 hours.
+	SessionLifetime time.Duration
+
+	// MaxAge, when positive, is sent as max_age (whole seconds) and the
+	// ID token must then carry an auth_time no older than MaxAge
+	// (OIDC Core §3.1.2.1). Default: not sent.
+	MaxAge time.Duration
+
+	// AuthParams are extra authorization request parameters (for instance
+	// prompt, acr_values, login_hint, resource). Parameters the middleware
+	// sets itself (state, nonce, PKCE, redirect_uri, ...) are refused.
+	AuthParams url.Values
+
+	// TokenParams are extra token endpoint parameters sent with the code
+	// (for instance resource, RFC 8707).
+	TokenParams url.Values
+
+	// CookieName names the session cookie. Default "oidcmw"; the login
+	// cookie is CookieName + "_login". With an https RedirectURL both get
+	// the "__Host-" prefix.
+	CookieName string
+
+	// MaxPendingLogins caps the logins one browser may have pending at once
+	// (several tabs); starting one more drops the oldest. Default 8.
+	MaxPendingLogins int
+
+	// InsecureAllowHTTP accepts http:// Issuer and RedirectURL on hosts
+	// other than loopback. Tokens and cookies then cross the network in
+	// clear text. Default false.
+	InsecureAllowHTTP bool
+}
+
+const (
+	defaultClockSkew       = 30 * time.Second
+	defaultLoginTimeout    = 10 * time.Minute
+	defaultSessionLifetime = 24 * time.Hour
+	defaultMaxPending      = 8
+)
+
+var defaultScopes = []string{"openid", "profile", "email"}
+
+// reservedAuthParams are set by the middleware and may not be overridden.
+var reservedAuthParams = []string{"state", "nonce", "code_challenge", "code_challenge_method",
+	"redirect_uri", "client_id", "response_type", "response_mode", "scope", "max_age"}
+
+// reservedTokenParams are set by the middleware and may not be overridden.
+var reservedTokenParams = []string{"grant_type", "code", "redirect_uri", "code_verifier",
+	"client_id", "client_secret", "client_assertion", "client_assertion_type"}
+
+// normalize validates o and returns a copy with defaults filled in. It does
+// no I/O.
+func (o Options) normalize() (Options, error) {
+	if o.ClientID == "" {
+		return o, errors.New("oidcmw: Options.ClientID is required")
+	}
+	o.Issuer = strings.TrimSuffix(o.Issuer, "/")
+	if err := checkURL("Issuer", o.Issuer, o.InsecureAllowHTTP); err != nil {
+		return o, err
+	}
+	if err := checkURL("RedirectURL", o.RedirectURL, o.InsecureAllowHTTP); err != nil {
+		return o, err
+	}
+	switch o.ResponseMode {
+	case "":
+		o.ResponseMode = "query"
+	case "query", "form_post":
+	default:
+		return o, fmt.Errorf("oidcmw: Options.ResponseMode %q: want query or form_post", o.ResponseMode)
+	}
+	if len(o.Scopes) == 0 {
+		o.Scopes = defaultScopes
+	}
+	o.Scopes = slices.Clone(o.Scopes)
+	if !slices.Contains(o.Scopes, "openid") {
+		o.Scopes = append([]string{"openid"}, o.Scopes...)
+	}
+	if o.ClockSkew < 0 || o.LoginTimeout < 0 || o.SessionLifetime < 0 || o.MaxAge < 0 || o.MaxPendingLogins < 0 {
+		return o, errors.New("oidcmw: durations and limits in Options must not be negative")
+	}
+	if o.ClockSkew == 0 {
+		o.ClockSkew = defaultClockSkew
+	}
+	if o.LoginTimeout == 0 {
+		o.LoginTimeout = defaultLoginTimeout
+	}
+	if o.SessionLifetime == 0 {
+		o.SessionLifetime = defaultSessionLifetime
+	}
+	if o.MaxPendingLogins == 0 {
+		o.MaxPendingLogins = defaultMaxPending
+	}
+	var err error
+	if o.AuthParams, err = copyParams("AuthParams", o.AuthParams, reservedAuthParams); err != nil {
+		return o, err
+	}
+	if o.TokenParams, err = copyParams("TokenParams", o.TokenParams, reservedTokenParams); err != nil {
+		return o, err
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Store == nil {
+		o.Store = NewMemoryStore(o.Now)
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = defaultHTTPClient()
+	}
+	if o.ErrorHandler == nil {
+		o.ErrorHandler = DefaultErrorHandler
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.CookieName == "" {
+		o.CookieName = "oidcmw"
+	}
+	if !validCookieName(o.CookieName) {
+		return o, fmt.Errorf("oidcmw: Options.CookieName %q is not a valid cookie name", o.CookieName)
+	}
+	return o, nil
+}
+
+// checkURL accepts an absolute http(s) URL without fragment; http only for
+// loopback hosts unless insecure.
+func checkURL(field, raw string, insecure bool) error {
+	if raw == "" {
+		return fmt.Errorf("oidcmw: Options.%s is required", field)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Fragment != "" || u.User != nil ||
+		(u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Errorf("oidcmw: Options.%s %q is not an absolute http(s) URL without fragment", field, raw)
+	}
+	if u.Scheme == "http" && !insecure && !isLoopback(u.Hostname()) {
+		return fmt.Errorf("oidcmw: Options.%s %q uses http on a non-loopback host (set InsecureAllowHTTP to allow)", field, raw)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func copyParams(field string, in url.Values, reserved []string) (url.Values, error) {
+	out := make(url.Values, len(in))
+	for k, v := range in {
+		if slices.Contains(reserved, k) {
+			return nil, fmt.Errorf("oidcmw: Options.%s may not set %q", field, k)
+		}
+		out[k] = slices.Clone(v)
+	}
+	return out, nil
+}
+
+func validCookieName(name string) bool {
+	for _, c := range []byte(name) {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
+			return false
+		}
+	}
+	return name != ""
+}
+
+// defaultHTTPClient fails fast on an unreachable or hanging provider.
+func defaultHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = 5 * time.Second
+	t.ResponseHeaderTimeout = 10 * time.Second
+	t.MaxIdleConnsPerHost = 16
+	return &http.Client{Transport: t, Timeout: 10 * time.Second}
+}

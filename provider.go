@@ -1,0 +1,190 @@
+package oidcmw
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// provider is what discovery yields: endpoints, the key set and the ID token
+// verifier. It is immutable once built.
+type provider struct {
+	issuer        string
+	oauth         oauth2.Config
+	userinfoURL   string
+	endSessionURL string
+	revocationURL string
+	issParameter  bool // authorization_response_iss_parameter_supported
+	keys          *keySet
+	verifier      *oidc.IDTokenVerifier
+}
+
+// discoveryDoc is the part of the provider metadata (OpenID Connect
+// Discovery 1.0 §3, RFC 8414, RFC 9207) the middleware reads.
+type discoveryDoc struct {
+	Issuer                string   `json:"issuer"`
+	AuthorizationURL      string   `json:"authorization_endpoint"`
+	TokenURL              string   `json:"token_endpoint"`
+	JWKSURL               string   `json:"jwks_uri"`
+	UserinfoURL           string   `json:"userinfo_endpoint"`
+	EndSessionURL         string   `json:"end_session_endpoint"`
+	RevocationURL         string   `json:"revocation_endpoint"`
+	IDTokenAlgs           []string `json:"id_token_signing_alg_values_supported"`
+	IssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
+}
+
+// asymmetricAlgs are the only ID token algorithms accepted: never "none",
+// never HMAC (a provider's public key must not double as an HMAC secret).
+var asymmetricAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+	"ES256", "ES384", "ES512", "EdDSA"}
+
+const maxDocumentSize = 1 << 20
+
+// discovery fetches provider metadata lazily, once, sharing one fetch among
+// concurrent callers. A failure is not cached: the next call tries again.
+type discovery struct {
+	mu       sync.Mutex
+	p        *provider
+	inflight *flight
+}
+
+// flight is one shared fetch; done is closed when err is set.
+type flight struct {
+	done chan struct{}
+	err  error
+}
+
+// provider returns the discovered provider, fetching it if needed.
+func (m *Middleware) provider(ctx context.Context) (*provider, error) {
+	d := &m.disc
+	d.mu.Lock()
+	if p := d.p; p != nil {
+		d.mu.Unlock()
+		return p, nil
+	}
+	f := d.inflight
+	leader := f == nil
+	if leader {
+		f = &flight{done: make(chan struct{})}
+		d.inflight = f
+	}
+	d.mu.Unlock()
+
+	if leader {
+		// The fetch outlives a caller that gives up: others may be waiting.
+		// The HTTP client's timeouts bound it.
+		p, err := m.discover(context.WithoutCancel(ctx))
+		d.mu.Lock()
+		d.p, d.inflight, f.err = p, nil, err
+		d.mu.Unlock()
+		close(f.done)
+	}
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return nil, &unavailable{what: "discovery", err: ctx.Err()}
+	}
+	if f.err != nil {
+		return nil, f.err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.p, nil
+}
+
+func (m *Middleware) discover(ctx context.Context) (*provider, error) {
+	var doc discoveryDoc
+	if err := getJSON(ctx, m.opts.HTTPClient, m.opts.Issuer+"/.well-known/openid-configuration", &doc); err != nil {
+		return nil, &unavailable{what: "discovery", err: err}
+	}
+	if doc.Issuer != m.opts.Issuer {
+		return nil, &unavailable{what: "discovery", err: fmt.Errorf("issuer %q does not equal the configured %q", doc.Issuer, m.opts.Issuer)}
+	}
+	for name, u := range map[string]string{"authorization_endpoint": doc.AuthorizationURL,
+		"token_endpoint": doc.TokenURL, "jwks_uri": doc.JWKSURL} {
+		if pu, err := url.Parse(u); err != nil || pu.Host == "" || (pu.Scheme != "https" && pu.Scheme != "http") {
+			return nil, &unavailable{what: "discovery", err: fmt.Errorf("%s %q is not an absolute URL", name, u)}
+		}
+	}
+	algs := []string{"RS256"} // OIDC Discovery §3: RS256 when absent
+	if len(doc.IDTokenAlgs) > 0 {
+		algs = slices.DeleteFunc(slices.Clone(doc.IDTokenAlgs), func(a string) bool {
+			return !slices.Contains(asymmetricAlgs, a)
+		})
+		if len(algs) == 0 {
+			return nil, &unavailable{what: "discovery", err: fmt.Errorf("no supported ID token algorithm in %q", doc.IDTokenAlgs)}
+		}
+	}
+	keys := newKeySet(doc.JWKSURL, m.opts.HTTPClient, m.opts.Now, algs)
+	style := oauth2.AuthStyleInHeader
+	if m.opts.ClientSecret == "" {
+		style = oauth2.AuthStyleInParams // sends client_id only: method "none"
+	}
+	skew := m.opts.ClockSkew
+	now := m.opts.Now
+	return &provider{
+		issuer: doc.Issuer,
+		oauth: oauth2.Config{
+			ClientID:     m.opts.ClientID,
+			ClientSecret: m.opts.ClientSecret,
+			RedirectURL:  m.opts.RedirectURL,
+			Scopes:       m.opts.Scopes,
+			Endpoint: oauth2.Endpoint{
+				AuthURL:   doc.AuthorizationURL,
+				TokenURL:  doc.TokenURL,
+				AuthStyle: style,
+			},
+		},
+		userinfoURL:   doc.UserinfoURL,
+		endSessionURL: doc.EndSessionURL,
+		revocationURL: doc.RevocationURL,
+		issParameter:  doc.IssParameterSupported,
+		keys:          keys,
+		verifier: oidc.NewVerifier(doc.Issuer, keys, &oidc.Config{
+			ClientID:             m.opts.ClientID,
+			SupportedSigningAlgs: algs,
+			// exp is checked with the configured skew.
+			Now: func() time.Time { return now().Add(-skew) },
+		}),
+	}, nil
+}
+
+// getJSON fetches a JSON document; anything but 200 with a JSON body of at
+// most 1 MiB is an error.
+func getJSON(ctx context.Context, c *http.Client, u string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("%s answered %s", u, resp.Status)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDocumentSize+1))
+	if err != nil {
+		return err
+	}
+	if len(body) > maxDocumentSize {
+		return errors.New("document larger than 1 MiB")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("%s: %w", u, err)
+	}
+	return nil
+}
