@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 )
@@ -150,7 +151,9 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, returnTo
 		maxAge:   int64(m.opts.MaxAge.Seconds()),
 		expires:  m.opts.Now().Add(m.opts.LoginTimeout).UnixNano(),
 	}
-	if err := m.opts.Store.Put(ctx, pendingKey(rec.state), rec.marshal(), m.opts.LoginTimeout); err != nil {
+	// The record outlives LoginTimeout a little so that a late callback is
+	// told "expired" rather than "unknown state".
+	if err := m.opts.Store.Put(ctx, pendingKey(rec.state), rec.marshal(), m.opts.LoginTimeout+pendingGrace); err != nil {
 		m.fail(w, r, storeError(err))
 		return
 	}
@@ -200,7 +203,7 @@ func (m *Middleware) capPending(ctx context.Context, binding, state string) erro
 		}
 		states = slices.Delete(states, 0, drop)
 	}
-	if err := st.Put(ctx, key, []byte(strings.Join(states, " ")), m.opts.LoginTimeout); err != nil {
+	if err := st.Put(ctx, key, []byte(strings.Join(states, " ")), m.opts.LoginTimeout+pendingGrace); err != nil {
 		return storeError(err)
 	}
 	return nil
@@ -217,6 +220,9 @@ func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	m.opts.ErrorHandler(w, r, err)
 }
+
+// pendingGrace is how long a pending login record outlives LoginTimeout.
+const pendingGrace = time.Minute
 
 func storeError(err error) error { return &storeFailure{err} }
 

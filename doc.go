@@ -1,0 +1,76 @@
+// Package oidcmw puts OpenID Connect login in front of any net/http handler.
+//
+// It runs the authorization code flow with PKCE (S256), state and nonce,
+// validates the authorization response and the ID token as OpenID Connect
+// Core §3.1.3.7 and RFC 9700 ask, keeps tokens on the server in a pluggable
+// [Store], and hands handlers the signed-in [Identity] through the request
+// context.
+//
+// # Quick start
+//
+//	m, err := oidcmw.New(oidcmw.Options{
+//		Issuer:       "https://accounts.example.com",
+//		ClientID:     "my-app",
+//		ClientSecret: os.Getenv("OIDC_CLIENT_SECRET"),
+//		RedirectURL:  "https://app.example.com/auth/callback",
+//	})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	r := chi.NewRouter() // or http.NewServeMux(), gorilla/mux, ...
+//	r.Get("/auth/login", m.Login)
+//	r.Get("/auth/callback", m.Callback) // r.Post too with ResponseMode "form_post"
+//	r.Group(func(r chi.Router) {
+//		r.Use(m.Guard)
+//		r.Get("/me", func(w http.ResponseWriter, r *http.Request) {
+//			id, _ := oidcmw.FromContext(r.Context())
+//			var c struct{ Email string `json:"email"` }
+//			_ = id.Claims(&c)
+//			fmt.Fprintf(w, "hello %s (%s)", id.Subject, c.Email)
+//		})
+//	})
+//
+// # What is checked, in order
+//
+// At the callback, nothing is trusted before it passes:
+//
+//  1. no parameter repeated or oversized (64 KiB body, 8 KiB a parameter);
+//  2. the pending login named by state exists, is taken once (a replay finds
+//     nothing), has not expired ([Options.LoginTimeout]) and was started by
+//     this browser (the login cookie);
+//  3. state equals the saved one;
+//  4. the RFC 9207 iss parameter equals the issuer when present, and is
+//     required when discovery advertises
+//     authorization_response_iss_parameter_supported;
+//  5. only then an error response is reported ([ProviderError]);
+//  6. the code is present and is redeemed with the PKCE verifier and the
+//     exact redirect_uri;
+//  7. the token response: HTTP status, JSON, token_type Bearer (any case),
+//     id_token present;
+//  8. the ID token: signature with the provider's JWKS, algorithms from
+//     discovery and never "none" or HMAC; iss; aud contains the client id;
+//     azp required with several audiences and equal to the client id; exp
+//     and iat within [Options.ClockSkew]; sub present; nonce equal;
+//     auth_time when max_age was requested;
+//  9. a new session under a new id; then the redirect to where the login
+//     started.
+//
+// An unknown kid refetches the JWKS at once (key rotation), shared by
+// concurrent requests; further misses refetch at most once per 5 seconds.
+// Failed discovery or JWKS fetches are not cached.
+//
+// # Status codes
+//
+// A failed check answers 4xx, an unreachable or broken provider 502 or 504,
+// a failing store 503 (see [StatusCode]); [DefaultErrorHandler] never echoes
+// error text, tokens or the provider's descriptions. Browser navigations
+// without a session are redirected to log in; API calls (JSON, fetch, XHR,
+// any method but GET and HEAD) get 401 and never a redirect.
+//
+// # What is left out, on purpose
+//
+// Implicit and hybrid flows; HMAC-signed ID tokens; a login UI or user
+// database; hooks to skip checks for off-spec providers; forwarded-header
+// trust (the redirect URL is configuration, never derived from a request).
+// Token refresh, logout and back-channel logout are planned.
+package oidcmw
