@@ -130,7 +130,6 @@ func (o Options) normalize() (Options, error) {
 	if o.ClientID == "" {
 		return o, errors.New("oidcmw: Options.ClientID is required")
 	}
-	o.Issuer = strings.TrimSuffix(o.Issuer, "/")
 	if err := checkURL("Issuer", o.Issuer, o.InsecureAllowHTTP); err != nil {
 		return o, err
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -104,7 +105,7 @@ func (m *Middleware) provider(ctx context.Context) (*provider, error) {
 
 func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 	var doc discoveryDoc
-	if err := getJSON(ctx, m.opts.HTTPClient, m.opts.Issuer+"/.well-known/openid-configuration", &doc); err != nil {
+	if err := getJSON(ctx, m.opts.HTTPClient, discoveryURL(m.opts.Issuer), &doc); err != nil {
 		return nil, &unavailable{what: "discovery", err: err}
 	}
 	if doc.Issuer != m.opts.Issuer {
@@ -157,6 +158,13 @@ func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 			Now: func() time.Time { return now().Add(-skew) },
 		}),
 	}, nil
+}
+
+// discoveryURL follows OpenID Connect Discovery §4: a trailing slash of
+// the issuer is removed before the well-known path is appended, while the
+// issuer itself is compared exactly (Auth0's ends in a slash).
+func discoveryURL(issuer string) string {
+	return strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
 }
 
 // getJSON fetches a JSON document; anything but 200 with a JSON body of at
