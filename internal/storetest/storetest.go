@@ -1,0 +1,216 @@
+// Package storetest holds conformance tests for implementations of
+// oidcmw.Store, shared by the in-memory store and the adapters.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/oidcmw/oidcmw"
+)
+
+// ttl is long enough that no entry expires while a test runs.
+const ttl = time.Hour
+
+// Run checks that the stores returned by newStore behave as oidcmw.Store
+// documents. Each subtest calls newStore once and uses only its own keys.
+//
+// Expiry is tested only through ttl <= 0, which must leave the key
+// reporting "not found" (the store may delete the key or keep an entry that
+// is already expired), so the tests do not depend on a clock.
+func Run(t *testing.T, newStore func() oidcmw.Store) {
+	t.Helper()
+	tests := []struct {
+		name string
+		fn   func(*testing.T, oidcmw.Store)
+	}{
+		{"PutGet", testPutGet},
+		{"GetMissing", testGetMissing},
+		{"Overwrite", testOverwrite},
+		{"PutCopiesValue", testPutCopiesValue},
+		{"EmptyValue", testEmptyValue},
+		{"Expired", testExpired},
+		{"ExpiredReplaces", testExpiredReplaces},
+		{"Take", testTake},
+		{"TakeMissing", testTakeMissing},
+		{"TakeOnce", testTakeOnce},
+		{"Delete", testDelete},
+		{"DeleteMissing", testDeleteMissing},
+		{"KeysIndependent", testKeysIndependent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.fn(t, newStore())
+		})
+	}
+}
+
+func put(t *testing.T, s oidcmw.Store, key, value string, ttl time.Duration) {
+	t.Helper()
+	if err := s.Put(context.Background(), key, []byte(value), ttl); err != nil {
+		t.Fatalf("Put(%q, %q, %v) = %v", key, value, ttl, err)
+	}
+}
+
+// wantGet checks Get(key): want == "" means "not found".
+func wantGet(t *testing.T, s oidcmw.Store, key, want string) {
+	t.Helper()
+	got, found, err := s.Get(context.Background(), key)
+	check(t, "Get", key, got, found, err, want)
+}
+
+// wantTake checks Take(key): want == "" means "not found".
+func wantTake(t *testing.T, s oidcmw.Store, key, want string) {
+	t.Helper()
+	got, found, err := s.Take(context.Background(), key)
+	check(t, "Take", key, got, found, err, want)
+}
+
+func check(t *testing.T, op, key string, got []byte, found bool, err error, want string) {
+	t.Helper()
+	switch {
+	case err != nil:
+		t.Fatalf("%s(%q): error %v", op, key, err)
+	case want == "" && found:
+		t.Fatalf("%s(%q) = %q, want not found", op, key, got)
+	case want != "" && !found:
+		t.Fatalf("%s(%q): not found, want %q", op, key, want)
+	case want != "" && string(got) != want:
+		t.Fatalf("%s(%q) = %q, want %q", op, key, got, want)
+	}
+}
+
+func testPutGet(t *testing.T, s oidcmw.Store) {
+	put(t, s, "k", "v", ttl)
+	wantGet(t, s, "k", "v")
+	wantGet(t, s, "k", "v") // Get does not consume
+}
+
+func testGetMissing(t *testing.T, s oidcmw.Store) {
+	wantGet(t, s, "missing", "")
+}
+
+func testOverwrite(t *testing.T, s oidcmw.Store) {
+	put(t, s, "k", "v1", ttl)
+	put(t, s, "k", "v2", ttl)
+	wantGet(t, s, "k", "v2")
+}
+
+func testPutCopiesValue(t *testing.T, s oidcmw.Store) {
+	v := []byte("value")
+	if err := s.Put(context.Background(), "k", v, ttl); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	copy(v, "XXXXX")
+	wantGet(t, s, "k", "value")
+}
+
+func testEmptyValue(t *testing.T, s oidcmw.Store) {
+	if err := s.Put(context.Background(), "k", nil, ttl); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	got, found, err := s.Get(context.Background(), "k")
+	if err != nil || !found || len(got) != 0 {
+		t.Fatalf("Get = %q, %v, %v; want empty, true, nil", got, found, err)
+	}
+}
+
+func testExpired(t *testing.T, s oidcmw.Store) {
+	put(t, s, "zero", "v", 0)
+	put(t, s, "negative", "v", -time.Second)
+	wantGet(t, s, "zero", "")
+	wantGet(t, s, "negative", "")
+	wantTake(t, s, "zero", "")
+	wantTake(t, s, "negative", "")
+}
+
+func testExpiredReplaces(t *testing.T, s oidcmw.Store) {
+	put(t, s, "k", "v", ttl)
+	put(t, s, "k", "v", -time.Second)
+	wantGet(t, s, "k", "")
+	wantTake(t, s, "k", "")
+}
+
+func testTake(t *testing.T, s oidcmw.Store) {
+	put(t, s, "k", "v", ttl)
+	wantTake(t, s, "k", "v")
+	wantTake(t, s, "k", "")
+	wantGet(t, s, "k", "")
+}
+
+func testTakeMissing(t *testing.T, s oidcmw.Store) {
+	wantTake(t, s, "missing", "")
+}
+
+// testTakeOnce races 50 goroutines on Take for one key, several times: each
+// round must have exactly one winner, which gets the stored value.
+func testTakeOnce(t *testing.T, s oidcmw.Store) {
+	const goroutines = 50
+	for round := range 5 {
+		key := fmt.Sprintf("once-%d", round)
+		put(t, s, key, key, ttl)
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			winners int
+			errs    []error
+		)
+		start := make(chan struct{})
+		for range goroutines {
+			wg.Go(func() {
+				<-start
+				v, found, err := s.Take(context.Background(), key)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err != nil:
+					errs = append(errs, err)
+				case found && !bytes.Equal(v, []byte(key)):
+					errs = append(errs, fmt.Errorf("Take(%q) = %q", key, v))
+				case found:
+					winners++
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		for _, err := range errs {
+			t.Error(err)
+		}
+		if winners != 1 {
+			t.Fatalf("round %d: %d of %d concurrent Takes found the key, want exactly 1", round, winners, goroutines)
+		}
+	}
+}
+
+func testDelete(t *testing.T, s oidcmw.Store) {
+	put(t, s, "k", "v", ttl)
+	if err := s.Delete(context.Background(), "k"); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	wantGet(t, s, "k", "")
+	wantTake(t, s, "k", "")
+}
+
+func testDeleteMissing(t *testing.T, s oidcmw.Store) {
+	if err := s.Delete(context.Background(), "missing"); err != nil {
+		t.Fatalf("Delete of a missing key = %v, want nil", err)
+	}
+}
+
+func testKeysIndependent(t *testing.T, s oidcmw.Store) {
+	put(t, s, "a", "1", ttl)
+	put(t, s, "b", "2", ttl)
+	wantTake(t, s, "a", "1")
+	wantGet(t, s, "b", "2")
+	if err := s.Delete(context.Background(), "b"); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	put(t, s, "a", "3", ttl)
+	wantGet(t, s, "a", "3")
+	wantGet(t, s, "b", "")
+}
