@@ -3,9 +3,10 @@ module github.com/oidcmw/oidcmw
 go 1.25.0
 
 require (
-	github.com/alexedwards/scs/v2 v2.9.0 // indirect
-	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
-	github.com/go-chi/chi/v5 v5.5.0 // indirect
-	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
-	golang.org/x/oauth2 v0.36.0 // indirect
+	github.com/alexedwards/scs/v2 v2.9.0
+	github.com/coreos/go-oidc/v3 v3.21.0
+	github.com/go-jose/go-jose/v4 v4.1.9
+	golang.org/x/oauth2 v0.36.0
 )
+
+require github.com/go-chi/chi/v5 v5.5.0 // indirect

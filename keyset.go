@@ -129,7 +129,7 @@ func (ks *keySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
 // VerifySignature implements go-oidc's KeySet from the cached keys. A token
 // without kid is accepted only when exactly one key fits its alg.
 func (ks *keySet) VerifySignature(_ context.Context, rawJWT string) ([]byte, error) {
-	jws, err := jose.ParseSigned(rawJWT, ks.algs)
+	jws, err := jose.ParseSignedCompact(rawJWT, ks.algs)
 	if err != nil {
 		return nil, err
 	}
