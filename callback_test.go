@@ -90,6 +90,8 @@ func TestCallbackRejects(t *testing.T) {
 		{name: "signature by an unrelated key", behave: []oidctest.Behavior{oidctest.UnrelatedKey}, status: 401, err: oidcmw.ErrInvalidIDToken},
 		{name: "alg none", behave: []oidctest.Behavior{oidctest.AlgNone}, status: 401, err: oidcmw.ErrInvalidIDToken},
 		{name: "HS256 keyed with the public key", behave: []oidctest.Behavior{oidctest.HS256PublicKey}, status: 401, err: oidcmw.ErrInvalidIDToken},
+		{name: "alg none although discovery lists it", behave: []oidctest.Behavior{oidctest.AdvertiseWeakAlgs, oidctest.AlgNone}, status: 401, err: oidcmw.ErrInvalidIDToken},
+		{name: "HS256 although discovery lists it", behave: []oidctest.Behavior{oidctest.AdvertiseWeakAlgs, oidctest.HS256PublicKey}, status: 401, err: oidcmw.ErrInvalidIDToken},
 		{name: "wrong iss", behave: []oidctest.Behavior{oidctest.WrongIssuer}, status: 401, err: oidcmw.ErrInvalidIDToken},
 		{name: "wrong aud", behave: []oidctest.Behavior{oidctest.WrongAudience}, status: 401, err: oidcmw.ErrInvalidIDToken},
 		{name: "several aud without azp", behave: []oidctest.Behavior{oidctest.ExtraAudienceNoAzp}, status: 401, err: oidcmw.ErrInvalidIDToken},

@@ -117,13 +117,18 @@ func (ks *keySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
 	if err := getJSON(ctx, ks.client, ks.url, &set); err != nil {
 		return nil, &unavailable{what: "jwks", err: err}
 	}
-	keys := set.Keys[:0]
-	for _, k := range set.Keys {
+	return filterSigningKeys(set.Keys), nil
+}
+
+// filterSigningKeys keeps the public keys meant for signatures.
+func filterSigningKeys(keys []jose.JSONWebKey) []jose.JSONWebKey {
+	var out []jose.JSONWebKey
+	for _, k := range keys {
 		if k.IsPublic() && (k.Use == "" || k.Use == "sig") {
-			keys = append(keys, k)
+			out = append(out, k)
 		}
 	}
-	return keys, nil
+	return out
 }
 
 // VerifySignature implements go-oidc's KeySet from the cached keys. A token

@@ -1,0 +1,200 @@
+package oidctest
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+)
+
+// Behavior names a way for the server to misbehave, switched on with
+// [Server.Misbehave]. Values are named after the OpenID conformance suite's
+// RP test modules where one exists. The package documentation lists what
+// each one does and what a correct relying party must do.
+type Behavior string
+
+// ID token behaviours.
+const (
+	WrongIssuer        Behavior = "invalid-iss"            // iss is the issuer + "/other"
+	WrongAudience      Behavior = "invalid-aud"            // aud is "someone-else"
+	ExtraAudienceNoAzp Behavior = "secondary-aud"          // aud is [client, "someone-else"], no azp
+	WrongAzp           Behavior = "invalid-azp"            // aud is [client, "someone-else"], azp "someone-else"
+	WrongNonce         Behavior = "nonce-invalid"          // nonce is a random other value
+	MissingNonce       Behavior = "missing-nonce"          // no nonce
+	MissingSub         Behavior = "missing-sub"            // no sub
+	MissingIat         Behavior = "missing-iat"            // no iat
+	FutureIat          Behavior = "iat-in-future"          // iat is an hour ahead
+	Expired            Behavior = "expired-exp"            // exp an hour ago, iat two hours ago
+	MissingAuthTime    Behavior = "missing-auth-time"      // no auth_time
+	OldAuthTime        Behavior = "old-auth-time"          // auth_time two hours ago
+	InvalidSignature   Behavior = "invalid-sig"            // real kid, signed by an unrelated key
+	UnrelatedKey       Behavior = "unrelated-key"          // signed by a key whose kid is not in the JWKS
+	AlgNone            Behavior = "null-alg"               // alg "none", empty signature
+	HS256PublicKey     Behavior = "invalid-sig-hs256"      // alg HS256 keyed with the public key PEM
+	KidAbsent          Behavior = "kid-absent-single-jwks" // no kid; the JWKS holds one key
+)
+
+// Authorization response behaviours.
+const (
+	WrongIssParam  Behavior = "invalid-authorization-response-iss" // iss parameter is the issuer + "/other"
+	RemoveIssParam Behavior = "remove-authorization-response-iss"  // no iss parameter, though advertised
+	WrongState     Behavior = "invalid-state"                      // state is a random other value
+	MissingState   Behavior = "missing-state"                      // no state
+	AccessDenied   Behavior = "access-denied"                      // error=access_denied instead of a code
+)
+
+// Token endpoint behaviours.
+const (
+	TokenServerError    Behavior = "token-500"                     // 500 with an HTML body
+	TokenNotJSON        Behavior = "token-not-json"                // 200 with an HTML body
+	TokenHang           Behavior = "token-hang"                    // no answer until the client gives up or Close
+	TokenTypeLowercase  Behavior = "token-type-case-insensitivity" // token_type "bearer"
+	TokenTypeWrong      Behavior = "token-type-mac"                // token_type "MAC"
+	TokenMissingIDToken Behavior = "token-missing-id-token"        // no id_token
+)
+
+// Discovery and JWKS behaviours.
+const (
+	DiscoveryIssuerMismatch Behavior = "discovery-issuer-mismatch" // discovery issuer is URL + "/other"
+	DiscoveryDown           Behavior = "discovery-500"             // discovery answers 500
+	JWKSDown                Behavior = "jwks-500"                  // JWKS answers 500
+	DiscoveryHang           Behavior = "discovery-hang"            // discovery never answers
+	// AdvertiseWeakAlgs adds "none" and "HS256" to
+	// id_token_signing_alg_values_supported; combine it with AlgNone or
+	// HS256PublicKey to check the RP keeps its own allow-list.
+	AdvertiseWeakAlgs Behavior = "discovery-advertises-none-hs256"
+)
+
+// hooks are the points where a behaviour changes the server. Every field
+// is optional; hooks of all active behaviours run in Misbehave order.
+type hooks struct {
+	// idToken edits ID token claims before signing.
+	idToken func(e *env, claims map[string]any)
+	// sign edits the JWS header and chooses the signing key.
+	sign func(e *env, s *jwsSpec)
+	// redirect edits the authorization response parameters.
+	redirect func(e *env, p url.Values)
+	// tokenJSON edits a successful token response.
+	tokenJSON func(e *env, body map[string]any)
+	// discovery edits the discovery document.
+	discovery func(e *env, doc map[string]any)
+	// respond answers every request to path instead of the real handler
+	// (failures, hangs).
+	path    string
+	respond func(e *env, w http.ResponseWriter, r *http.Request)
+}
+
+const (
+	discoveryPath = "/.well-known/openid-configuration"
+	jwksPath      = "/jwks"
+	tokenPath     = "/token"
+)
+
+// behaviors is the misbehaviour table. Adding a behaviour is a constant
+// above, an entry here, a line in doc.go and a check in behavior_test.go.
+var behaviors = map[Behavior]hooks{
+	WrongIssuer:   {idToken: func(e *env, c map[string]any) { c["iss"] = e.issuer + "/other" }},
+	WrongAudience: {idToken: func(e *env, c map[string]any) { c["aud"] = "someone-else" }},
+	ExtraAudienceNoAzp: {idToken: func(e *env, c map[string]any) {
+		c["aud"] = []string{e.clientID, "someone-else"}
+		delete(c, "azp")
+	}},
+	WrongAzp: {idToken: func(e *env, c map[string]any) {
+		c["aud"] = []string{e.clientID, "someone-else"}
+		c["azp"] = "someone-else"
+	}},
+	WrongNonce:      {idToken: func(e *env, c map[string]any) { c["nonce"] = randomToken() }},
+	MissingNonce:    {idToken: func(e *env, c map[string]any) { delete(c, "nonce") }},
+	MissingSub:      {idToken: func(e *env, c map[string]any) { delete(c, "sub") }},
+	MissingIat:      {idToken: func(e *env, c map[string]any) { delete(c, "iat") }},
+	FutureIat:       {idToken: func(e *env, c map[string]any) { c["iat"] = e.now.Add(time.Hour).Unix() }},
+	MissingAuthTime: {idToken: func(e *env, c map[string]any) { delete(c, "auth_time") }},
+	OldAuthTime:     {idToken: func(e *env, c map[string]any) { c["auth_time"] = e.now.Add(-2 * time.Hour).Unix() }},
+	Expired: {idToken: func(e *env, c map[string]any) {
+		c["exp"] = e.now.Add(-time.Hour).Unix()
+		c["iat"] = e.now.Add(-2 * time.Hour).Unix()
+	}},
+	InvalidSignature: {sign: func(e *env, s *jwsSpec) { s.key = cachedKey(e.key.alg, 1).priv }},
+	UnrelatedKey: {sign: func(e *env, s *jwsSpec) {
+		k := cachedKey(e.key.alg, 1)
+		s.key, s.kid = k.priv, k.kid
+	}},
+	AlgNone: {sign: func(e *env, s *jwsSpec) { s.alg, s.key, s.kid = "none", nil, "" }},
+	HS256PublicKey: {sign: func(e *env, s *jwsSpec) {
+		s.alg, s.key = "HS256", e.key.publicPEM()
+	}},
+	KidAbsent: {sign: func(e *env, s *jwsSpec) { s.kid = "" }},
+
+	WrongIssParam:  {redirect: func(e *env, p url.Values) { p.Set("iss", e.issuer+"/other") }},
+	RemoveIssParam: {redirect: func(e *env, p url.Values) { p.Del("iss") }},
+	WrongState:     {redirect: func(e *env, p url.Values) { p.Set("state", randomToken()) }},
+	MissingState:   {redirect: func(e *env, p url.Values) { p.Del("state") }},
+	AccessDenied: {redirect: func(e *env, p url.Values) {
+		p.Del("code")
+		p.Set("error", "access_denied")
+		p.Set("error_description", "the user denied the request")
+	}},
+
+	TokenServerError:    {path: tokenPath, respond: serverError},
+	TokenNotJSON:        {path: tokenPath, respond: notJSON},
+	TokenHang:           {path: tokenPath, respond: hang},
+	TokenTypeLowercase:  {tokenJSON: func(e *env, b map[string]any) { b["token_type"] = "bearer" }},
+	TokenTypeWrong:      {tokenJSON: func(e *env, b map[string]any) { b["token_type"] = "MAC" }},
+	TokenMissingIDToken: {tokenJSON: func(e *env, b map[string]any) { delete(b, "id_token") }},
+
+	DiscoveryIssuerMismatch: {discovery: func(e *env, d map[string]any) { d["issuer"] = e.issuer + "/other" }},
+	DiscoveryDown:           {path: discoveryPath, respond: serverError},
+	JWKSDown:                {path: jwksPath, respond: serverError},
+	DiscoveryHang:           {path: discoveryPath, respond: hang},
+	AdvertiseWeakAlgs: {discovery: func(e *env, d map[string]any) {
+		algs, _ := d["id_token_signing_alg_values_supported"].([]string)
+		d["id_token_signing_alg_values_supported"] = append(slices.Clone(algs), "none", "HS256")
+	}},
+}
+
+// Behaviors returns every known behaviour, sorted, for table tests.
+func Behaviors() []Behavior {
+	return slices.Sorted(func(yield func(Behavior) bool) {
+		for b := range behaviors {
+			if !yield(b) {
+				return
+			}
+		}
+	})
+}
+
+// Misbehave replaces the set of active behaviours with bs; Misbehave()
+// switches all of them off. It panics on an unknown behaviour.
+func (s *Server) Misbehave(bs ...Behavior) {
+	for _, b := range bs {
+		if _, ok := behaviors[b]; !ok {
+			panic(fmt.Sprintf("oidctest: unknown behavior %q", b))
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.behaviors = slices.Clone(bs)
+}
+
+func serverError(e *env, w http.ResponseWriter, r *http.Request) {
+	writeHTML(w, http.StatusInternalServerError, "Internal Server Error", "Something went wrong.")
+}
+
+func notJSON(e *env, w http.ResponseWriter, r *http.Request) {
+	writeHTML(w, http.StatusOK, "Welcome", "This is not the JSON you are looking for.")
+}
+
+// hang never answers: it returns when the client gives up or the server is
+// closed, and then aborts the connection so the client sees an error, not
+// an empty response.
+func hang(e *env, w http.ResponseWriter, r *http.Request) {
+	if e.onHang != nil {
+		e.onHang()
+	}
+	select {
+	case <-r.Context().Done():
+	case <-e.closed:
+	}
+	panic(http.ErrAbortHandler)
+}

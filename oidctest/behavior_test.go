@@ -1,0 +1,335 @@
+package oidctest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+var behaviorEpoch = time.Unix(1_700_000_000, 0)
+
+// claimsCheck runs the flow, requires a valid signature and checks the
+// claims.
+func claimsCheck(check func(t *testing.T, s *Server, f *flow, c map[string]any)) func(*testing.T, *Server) {
+	return func(t *testing.T, s *Server) {
+		f := newFlow(s)
+		raw, _, _ := f.idToken(t)
+		check(t, s, f, mustVerify(t, s, raw))
+	}
+}
+
+func absent(claim string) func(*testing.T, *Server, *flow, map[string]any) {
+	return func(t *testing.T, s *Server, f *flow, c map[string]any) {
+		if _, ok := c[claim]; ok {
+			t.Errorf("%s present: %v", claim, c[claim])
+		}
+	}
+}
+
+func claimIs(claim string, want func(s *Server) any) func(*testing.T, *Server, *flow, map[string]any) {
+	return func(t *testing.T, s *Server, f *flow, c map[string]any) {
+		wantEqual(t, claim, fmt.Sprint(c[claim]), fmt.Sprint(want(s)))
+	}
+}
+
+func at(d time.Duration) func(*Server) any {
+	return func(*Server) any { return float64(behaviorEpoch.Add(d).Unix()) }
+}
+
+// sigCheck runs the flow and checks the unverified ID token.
+func sigCheck(check func(t *testing.T, s *Server, raw string, header map[string]any)) func(*testing.T, *Server) {
+	return func(t *testing.T, s *Server) {
+		raw, header, _ := newFlow(s).idToken(t)
+		check(t, s, raw, header)
+	}
+}
+
+func wantUnverifiable(t *testing.T, s *Server, raw string) {
+	t.Helper()
+	if _, err := verify(t, s, raw); err == nil {
+		t.Error("ID token verifies against the JWKS")
+	}
+}
+
+// redirectCheck checks the authorization response.
+func redirectCheck(check func(t *testing.T, s *Server, f *flow, p url.Values)) func(*testing.T, *Server) {
+	return func(t *testing.T, s *Server) {
+		f := newFlow(s)
+		check(t, s, f, f.authorize(t))
+	}
+}
+
+// tokenCheck checks the raw token endpoint response.
+func tokenCheck(check func(t *testing.T, resp *http.Response, body []byte)) func(*testing.T, *Server) {
+	return func(t *testing.T, s *Server) {
+		f := newFlow(s)
+		form := url.Values{
+			"grant_type":    {"authorization_code"},
+			"code":          {f.code(t)},
+			"redirect_uri":  {f.redirectURI},
+			"code_verifier": {f.verifier},
+		}
+		resp, body := post(t, s, "/token", form, basicAuth(DefaultClientID, DefaultClientSecret))
+		check(t, resp, body)
+	}
+}
+
+func tokenField(field string, want any) func(*testing.T, *Server) {
+	return func(t *testing.T, s *Server) {
+		body := newFlow(s).tokens(t)
+		wantEqual(t, field, body[field], want)
+		if body["access_token"] == nil {
+			t.Error("no access_token")
+		}
+	}
+}
+
+func statusCheck(path string, want int) func(*testing.T, *Server) {
+	return func(t *testing.T, s *Server) {
+		resp, _ := get(t, s, path, nil)
+		wantEqual(t, "GET "+path, resp.StatusCode, want)
+	}
+}
+
+// startHang sends a request that the server will hang on and returns once
+// the handler is waiting, with the channel that receives the client's
+// result.
+func startHang(t *testing.T, s *Server, ctx context.Context, path string) <-chan error {
+	t.Helper()
+	started := make(chan struct{})
+	s.mu.Lock()
+	s.onHang = func() { close(started) }
+	s.mu.Unlock()
+	method := http.MethodGet
+	if path == tokenPath {
+		method = http.MethodPost
+	}
+	req, err := http.NewRequestWithContext(ctx, method, s.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := s.Client().Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	<-started
+	return errc
+}
+
+// hangCheck checks that path hangs until the client gives up.
+func hangCheck(path string) func(*testing.T, *Server) {
+	return func(t *testing.T, s *Server) {
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := startHang(t, s, ctx, path)
+		cancel()
+		if err := <-errc; err == nil {
+			t.Error("hanging request got a response")
+		}
+	}
+}
+
+var behaviorChecks = map[Behavior]func(*testing.T, *Server){
+	WrongIssuer:   claimsCheck(claimIs("iss", func(s *Server) any { return s.URL + "/other" })),
+	WrongAudience: claimsCheck(claimIs("aud", func(*Server) any { return "someone-else" })),
+	ExtraAudienceNoAzp: claimsCheck(func(t *testing.T, s *Server, f *flow, c map[string]any) {
+		wantEqual(t, "aud", fmt.Sprint(c["aud"]), "["+DefaultClientID+" someone-else]")
+		absent("azp")(t, s, f, c)
+	}),
+	WrongAzp: claimsCheck(func(t *testing.T, s *Server, f *flow, c map[string]any) {
+		wantEqual(t, "aud", fmt.Sprint(c["aud"]), "["+DefaultClientID+" someone-else]")
+		wantEqual(t, "azp", c["azp"], "someone-else")
+	}),
+	WrongNonce: claimsCheck(func(t *testing.T, s *Server, f *flow, c map[string]any) {
+		if n, _ := c["nonce"].(string); n == "" || n == f.nonce {
+			t.Errorf("nonce = %v, want another value", c["nonce"])
+		}
+	}),
+	MissingNonce:    claimsCheck(absent("nonce")),
+	MissingSub:      claimsCheck(absent("sub")),
+	MissingIat:      claimsCheck(absent("iat")),
+	FutureIat:       claimsCheck(claimIs("iat", at(time.Hour))),
+	MissingAuthTime: claimsCheck(absent("auth_time")),
+	OldAuthTime:     claimsCheck(claimIs("auth_time", at(-2*time.Hour))),
+	Expired: claimsCheck(func(t *testing.T, s *Server, f *flow, c map[string]any) {
+		claimIs("exp", at(-time.Hour))(t, s, f, c)
+		claimIs("iat", at(-2*time.Hour))(t, s, f, c)
+	}),
+	InvalidSignature: sigCheck(func(t *testing.T, s *Server, raw string, h map[string]any) {
+		set := fetchJWKS(t, s)
+		wantEqual(t, "kid", h["kid"], set.Keys[0].KeyID)
+		wantUnverifiable(t, s, raw)
+	}),
+	UnrelatedKey: sigCheck(func(t *testing.T, s *Server, raw string, h map[string]any) {
+		set := fetchJWKS(t, s)
+		if kid, _ := h["kid"].(string); kid == "" || len(set.Key(kid)) != 0 {
+			t.Errorf("kid = %v, want one not in the JWKS", h["kid"])
+		}
+		wantUnverifiable(t, s, raw)
+	}),
+	AlgNone: sigCheck(func(t *testing.T, s *Server, raw string, h map[string]any) {
+		wantEqual(t, "alg", h["alg"], "none")
+		if !strings.HasSuffix(raw, ".") {
+			t.Errorf("signature not empty: %s", raw)
+		}
+		wantUnverifiable(t, s, raw)
+	}),
+	HS256PublicKey: sigCheck(func(t *testing.T, s *Server, raw string, h map[string]any) {
+		wantEqual(t, "alg", h["alg"], "HS256")
+		set := fetchJWKS(t, s)
+		wantEqual(t, "kid", h["kid"], set.Keys[0].KeyID)
+		wantUnverifiable(t, s, raw)
+		jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.HS256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := jws.Verify(s.env("").key.publicPEM()); err != nil {
+			t.Errorf("not an HMAC with the public key PEM: %v", err)
+		}
+	}),
+	KidAbsent: sigCheck(func(t *testing.T, s *Server, raw string, h map[string]any) {
+		if _, ok := h["kid"]; ok {
+			t.Errorf("kid = %v", h["kid"])
+		}
+		set := fetchJWKS(t, s)
+		if len(set.Keys) != 1 {
+			t.Fatalf("JWKS has %d keys", len(set.Keys))
+		}
+		jws, err := jose.ParseSignedCompact(raw, asymmetricAlgs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := jws.Verify(set.Keys[0]); err != nil {
+			t.Errorf("does not verify with the only key: %v", err)
+		}
+	}),
+
+	WrongIssParam: redirectCheck(func(t *testing.T, s *Server, f *flow, p url.Values) {
+		wantEqual(t, "iss", p.Get("iss"), s.URL+"/other")
+	}),
+	RemoveIssParam: redirectCheck(func(t *testing.T, s *Server, f *flow, p url.Values) {
+		if p.Has("iss") {
+			t.Errorf("iss = %q", p.Get("iss"))
+		}
+		_, doc := getJSON(t, s, discoveryPath, nil)
+		wantEqual(t, "iss supported", doc["authorization_response_iss_parameter_supported"], true)
+	}),
+	WrongState: redirectCheck(func(t *testing.T, s *Server, f *flow, p url.Values) {
+		if st := p.Get("state"); st == "" || st == f.state {
+			t.Errorf("state = %q, want another value", st)
+		}
+	}),
+	MissingState: redirectCheck(func(t *testing.T, s *Server, f *flow, p url.Values) {
+		if p.Has("state") {
+			t.Errorf("state = %q", p.Get("state"))
+		}
+	}),
+	AccessDenied: redirectCheck(func(t *testing.T, s *Server, f *flow, p url.Values) {
+		wantEqual(t, "error", p.Get("error"), "access_denied")
+		wantEqual(t, "state", p.Get("state"), f.state)
+		wantEqual(t, "iss", p.Get("iss"), s.URL)
+		if p.Has("code") || p.Get("error_description") == "" {
+			t.Errorf("params = %v", p)
+		}
+	}),
+
+	TokenServerError: tokenCheck(func(t *testing.T, resp *http.Response, body []byte) {
+		wantEqual(t, "status", resp.StatusCode, http.StatusInternalServerError)
+		if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("Content-Type = %q", resp.Header.Get("Content-Type"))
+		}
+	}),
+	TokenNotJSON: tokenCheck(func(t *testing.T, resp *http.Response, body []byte) {
+		wantEqual(t, "status", resp.StatusCode, http.StatusOK)
+		if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || json.Valid(body) {
+			t.Errorf("Content-Type %q, body %q", resp.Header.Get("Content-Type"), body)
+		}
+	}),
+	TokenHang:           hangCheck(tokenPath),
+	TokenTypeLowercase:  tokenField("token_type", "bearer"),
+	TokenTypeWrong:      tokenField("token_type", "MAC"),
+	TokenMissingIDToken: tokenField("id_token", nil),
+
+	DiscoveryIssuerMismatch: func(t *testing.T, s *Server) {
+		_, doc := getJSON(t, s, discoveryPath, nil)
+		wantEqual(t, "issuer", doc["issuer"], s.URL+"/other")
+		wantEqual(t, "Issuer()", s.Issuer(), s.URL+"/other")
+		wantEqual(t, "token_endpoint", doc["token_endpoint"], s.URL+"/token")
+	},
+	DiscoveryDown: statusCheck(discoveryPath, http.StatusInternalServerError),
+	JWKSDown:      statusCheck(jwksPath, http.StatusInternalServerError),
+	DiscoveryHang: hangCheck(discoveryPath),
+	AdvertiseWeakAlgs: func(t *testing.T, s *Server) {
+		_, doc := getJSON(t, s, discoveryPath, nil)
+		algs := fmt.Sprint(doc["id_token_signing_alg_values_supported"])
+		if !strings.Contains(algs, "none") || !strings.Contains(algs, "HS256") || !strings.Contains(algs, "RS256") {
+			t.Errorf("id_token_signing_alg_values_supported = %s", algs)
+		}
+	},
+}
+
+func TestBehaviors(t *testing.T) {
+	all := Behaviors()
+	if !slices.IsSorted(all) || len(all) != len(behaviors) {
+		t.Fatalf("Behaviors() = %v", all)
+	}
+	for _, b := range all {
+		t.Run(string(b), func(t *testing.T) {
+			check := behaviorChecks[b]
+			if check == nil {
+				t.Fatal("no check in behaviorChecks")
+			}
+			s := newTestServer(t, Config{Now: func() time.Time { return behaviorEpoch }})
+			s.Misbehave(b)
+			check(t, s)
+		})
+	}
+}
+
+func TestMisbehave(t *testing.T) {
+	s := newTestServer(t, Config{})
+	s.Misbehave(WrongIssuer, MissingSub)
+	_, _, c := newFlow(s).idToken(t)
+	if c["iss"] != s.URL+"/other" || c["sub"] != nil {
+		t.Errorf("both behaviours should apply: %v", c)
+	}
+	s.Misbehave()
+	_, _, c = newFlow(s).idToken(t)
+	if c["iss"] != s.URL || c["sub"] != "alice" {
+		t.Errorf("Misbehave() should switch all off: %v", c)
+	}
+	defer func() {
+		if r := recover(); r == nil {
+			t.Error("unknown behaviour did not panic")
+		}
+	}()
+	s.Misbehave("no-such-behavior")
+}
+
+func TestHangReleasedByClose(t *testing.T) {
+	for _, tt := range []struct {
+		b    Behavior
+		path string
+	}{{TokenHang, tokenPath}, {DiscoveryHang, discoveryPath}} {
+		t.Run(string(tt.b), func(t *testing.T) {
+			s := NewServer(Config{})
+			s.Misbehave(tt.b)
+			errc := startHang(t, s, context.Background(), tt.path)
+			s.Close() // must not block on the hanging handler
+			if err := <-errc; err == nil {
+				t.Error("hanging request got a response after Close")
+			}
+		})
+	}
+}

@@ -1,0 +1,51 @@
+package oidctest
+
+import "time"
+
+// session is what an authorization grants: the tokens issued from one code
+// (and its refreshes) share it.
+type session struct {
+	clientID string
+	user     User
+	scope    string
+	authTime time.Time
+}
+
+// accessToken is an issued access token.
+type accessToken struct {
+	sess    *session
+	expires time.Time
+}
+
+// idToken builds, edits (behaviours) and signs an ID token for sess. nonce
+// is empty for refreshes.
+func (s *Server) idToken(e *env, sess *session, nonce string) (string, error) {
+	claims := map[string]any{}
+	for k, v := range sess.user.Claims {
+		claims[k] = v
+	}
+	claims["iss"] = e.issuer
+	claims["sub"] = sess.user.Subject
+	claims["aud"] = sess.clientID
+	claims["azp"] = sess.clientID
+	claims["iat"] = e.now.Unix()
+	claims["exp"] = e.now.Add(s.idTTL).Unix()
+	claims["auth_time"] = sess.authTime.Unix()
+	if nonce != "" {
+		claims["nonce"] = nonce
+	} else {
+		delete(claims, "nonce")
+	}
+	for _, h := range e.hooks {
+		if h.idToken != nil {
+			h.idToken(e, claims)
+		}
+	}
+	spec := jwsSpec{alg: e.key.alg, kid: e.key.kid, key: e.key.priv}
+	for _, h := range e.hooks {
+		if h.sign != nil {
+			h.sign(e, &spec)
+		}
+	}
+	return signJWT(spec, claims)
+}

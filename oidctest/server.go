@@ -1,0 +1,271 @@
+package oidctest
+
+import (
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"time"
+)
+
+// DefaultClientID and DefaultClientSecret identify the client that a
+// zero [Config] registers.
+const (
+	DefaultClientID     = "oidcmw-test"
+	DefaultClientSecret = "oidcmw-test-secret"
+)
+
+// Config configures a [Server]. The zero value is a working provider with
+// one confidential client ([DefaultClientID]) and one user ([DefaultUser]).
+type Config struct {
+	// Clients are registered at start. Default: one client with
+	// DefaultClientID and DefaultClientSecret, client_secret_basic, any
+	// redirect URI.
+	Clients []Client
+	// User is auto-approved at the authorization endpoint. Default:
+	// DefaultUser().
+	User User
+	// Alg signs ID tokens: "RS256" (default), "PS256", "ES256" or "EdDSA".
+	// Any other value makes NewServer panic.
+	Alg string
+	// Now is the clock for iat, exp, auth_time and code and token expiry.
+	// Default: time.Now.
+	Now func() time.Time
+	// AccessTokenLifetime is the access token's expires_in. Default: 1h.
+	AccessTokenLifetime time.Duration
+	// IDTokenLifetime is exp - iat of ID tokens. Default: 1h.
+	IDTokenLifetime time.Duration
+	// DisableIssParameter makes discovery say
+	// authorization_response_iss_parameter_supported=false and leaves iss
+	// out of authorization responses, a legitimate configuration. Default:
+	// supported and sent (RFC 9207).
+	DisableIssParameter bool
+}
+
+// Client is a registered OAuth client.
+type Client struct {
+	ID     string
+	Secret string
+	// RedirectURIs are compared exactly. Empty: any absolute http or https
+	// URL without a fragment is accepted (the token request must still
+	// repeat the authorization request's redirect_uri exactly).
+	RedirectURIs []string
+	// AuthMethod at the token and revocation endpoints:
+	// "client_secret_basic", "client_secret_post" or "none". Default:
+	// client_secret_basic when Secret is set, else none.
+	AuthMethod string
+}
+
+func (c Client) authMethod() string {
+	switch {
+	case c.AuthMethod != "":
+		return c.AuthMethod
+	case c.Secret != "":
+		return "client_secret_basic"
+	}
+	return "none"
+}
+
+// User is the end user the server authenticates without asking.
+type User struct {
+	Subject string
+	// Claims are added to ID tokens and userinfo responses (name, email,
+	// ...). They cannot override protocol claims such as iss or sub.
+	Claims map[string]any
+}
+
+// DefaultUser returns alice: subject "alice", name "Alice Example", email
+// "alice@example.com", email_verified true.
+func DefaultUser() User {
+	return User{Subject: "alice", Claims: map[string]any{
+		"name":           "Alice Example",
+		"email":          "alice@example.com",
+		"email_verified": true,
+	}}
+}
+
+func (u User) clone() User {
+	u.Claims = maps.Clone(u.Claims)
+	return u
+}
+
+// Server is an OpenID Provider listening on a loopback address, for tests.
+// It implements the authorization code flow with PKCE, refresh tokens,
+// userinfo, RP-initiated logout and revocation, and can be switched to
+// misbehave (see [Behavior]). All methods are safe for concurrent use.
+type Server struct {
+	// URL is the issuer, e.g. http://127.0.0.1:41234, without a trailing
+	// slash. It is empty until Start.
+	URL string
+
+	ts        *httptest.Server
+	mux       *http.ServeMux
+	closed    chan struct{}
+	closeOnce sync.Once
+	now       func() time.Time
+	alg       string
+	accessTTL time.Duration
+	idTTL     time.Duration
+	sendIss   bool
+	onHang    func() // test hook: a hang behaviour started waiting
+
+	mu        sync.Mutex
+	base      string
+	clients   map[string]Client
+	user      User
+	key       *signingKey
+	behaviors []Behavior
+	codes     map[string]*grant
+	access    map[string]accessToken
+	refresh   map[string]*session
+	requests  []Request
+}
+
+// NewServer starts and returns a new Server. The caller should call Close
+// when finished.
+func NewServer(cfg Config) *Server {
+	s := NewUnstartedServer(cfg)
+	s.Start()
+	return s
+}
+
+// NewUnstartedServer returns a new Server listening on 127.0.0.1:0 but not
+// yet serving; URL is empty until Start. It panics if cfg.Alg is not
+// supported.
+func NewUnstartedServer(cfg Config) *Server {
+	s := &Server{
+		closed:    make(chan struct{}),
+		now:       cfg.Now,
+		alg:       cfg.Alg,
+		accessTTL: cfg.AccessTokenLifetime,
+		idTTL:     cfg.IDTokenLifetime,
+		sendIss:   !cfg.DisableIssParameter,
+		clients:   map[string]Client{},
+		user:      cfg.User.clone(),
+		codes:     map[string]*grant{},
+		access:    map[string]accessToken{},
+		refresh:   map[string]*session{},
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.alg == "" {
+		s.alg = "RS256"
+	}
+	if !supportedAlg(s.alg) {
+		panic(fmt.Sprintf("oidctest: unsupported Alg %q", s.alg))
+	}
+	if s.accessTTL <= 0 {
+		s.accessTTL = time.Hour
+	}
+	if s.idTTL <= 0 {
+		s.idTTL = time.Hour
+	}
+	if s.user.Subject == "" && s.user.Claims == nil {
+		s.user = DefaultUser()
+	}
+	clients := cfg.Clients
+	if len(clients) == 0 {
+		clients = []Client{{ID: DefaultClientID, Secret: DefaultClientSecret}}
+	}
+	for _, c := range clients {
+		s.clients[c.ID] = cloneClient(c)
+	}
+	s.key = cachedKey(s.alg, 0)
+	s.mux = s.routes()
+	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	return s
+}
+
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/openid-configuration", s.discovery)
+	mux.HandleFunc("GET /jwks", s.jwks)
+	mux.HandleFunc("GET /authorize", s.authorize)
+	mux.HandleFunc("POST /authorize", s.authorize)
+	mux.HandleFunc("POST /token", s.token)
+	mux.HandleFunc("GET /userinfo", s.userinfo)
+	mux.HandleFunc("POST /userinfo", s.userinfo)
+	mux.HandleFunc("GET /end_session", s.endSession)
+	mux.HandleFunc("POST /end_session", s.endSession)
+	mux.HandleFunc("POST /revoke", s.revoke)
+	return mux
+}
+
+// Start starts a server from NewUnstartedServer and sets URL.
+func (s *Server) Start() {
+	s.ts.Start()
+	s.mu.Lock()
+	s.base = s.ts.URL
+	s.mu.Unlock()
+	s.URL = s.ts.URL
+}
+
+// Close releases handlers held by hang behaviours, then shuts the server
+// down and blocks until all outstanding requests have completed.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closed) })
+	s.ts.Close()
+}
+
+// Client returns an HTTP client for the server (nil before Start).
+func (s *Server) Client() *http.Client {
+	return s.ts.Client()
+}
+
+// Issuer returns the issuer the discovery document advertises: URL, unless
+// a behaviour such as [DiscoveryIssuerMismatch] changes it.
+func (s *Server) Issuer() string {
+	iss, _ := s.discoveryDoc(s.env(""))["issuer"].(string)
+	return iss
+}
+
+// AddClient registers c, replacing a client with the same ID.
+func (s *Server) AddClient(c Client) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clients[c.ID] = cloneClient(c)
+}
+
+// SetUser sets the user for subsequent authorizations. Codes and tokens
+// already issued keep their user.
+func (s *Server) SetUser(u User) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.user = u.clone()
+}
+
+func cloneClient(c Client) Client {
+	c.RedirectURIs = append([]string(nil), c.RedirectURIs...)
+	return c
+}
+
+// env is the per-request view of the server that handlers and behaviour
+// hooks work with.
+type env struct {
+	now      time.Time
+	issuer   string
+	clientID string
+	key      *signingKey
+	hooks    []hooks
+	closed   <-chan struct{}
+	onHang   func()
+}
+
+func (s *Server) env(clientID string) *env {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := &env{
+		now:      s.now(),
+		issuer:   s.base,
+		clientID: clientID,
+		key:      s.key,
+		closed:   s.closed,
+		onHang:   s.onHang,
+	}
+	for _, b := range s.behaviors {
+		e.hooks = append(e.hooks, behaviors[b])
+	}
+	return e
+}

@@ -1,0 +1,126 @@
+package oidctest
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"net/http"
+	"regexp"
+)
+
+// token is the token endpoint (RFC 6749 §3.2, OpenID Connect Core §3.1.3).
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	if !isForm(r) {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "body must be application/x-www-form-urlencoded")
+		return
+	}
+	c, ok := s.authenticateClient(w, r)
+	if !ok {
+		return
+	}
+	switch r.PostForm.Get("grant_type") {
+	case "authorization_code":
+		s.redeemCode(w, r, c)
+	case "refresh_token":
+		s.refreshTokens(w, r, c)
+	case "":
+		oauthError(w, http.StatusBadRequest, "invalid_request", "grant_type is required")
+	default:
+		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type is not supported")
+	}
+}
+
+// redeemCode exchanges an authorization code. A code is consumed by the
+// first attempt to redeem it, successful or not; a replay also revokes
+// the tokens issued from it (RFC 6749 §4.1.2).
+func (s *Server) redeemCode(w http.ResponseWriter, r *http.Request, c Client) {
+	f := r.PostForm
+	e := s.env(c.ID)
+	s.mu.Lock()
+	g := s.codes[f.Get("code")]
+	problem := ""
+	switch {
+	case g == nil:
+		problem = "unknown code"
+	case g.used:
+		problem = "code already used"
+		s.revokeLocked(g.tokens...)
+	case g.clientID != c.ID:
+		problem = "code was issued to another client"
+	case !e.now.Before(g.expires):
+		problem = "code expired"
+	case f.Get("redirect_uri") != g.redirectURI:
+		problem = "redirect_uri does not match the authorization request"
+	case !verifierMatches(f.Get("code_verifier"), g.challenge):
+		problem = "code_verifier does not match code_challenge"
+	}
+	if g != nil {
+		g.used = true
+	}
+	if problem != "" {
+		s.mu.Unlock()
+		oauthError(w, http.StatusBadRequest, "invalid_grant", problem)
+		return
+	}
+	sess := &session{clientID: c.ID, user: g.user, scope: g.scope, authTime: g.authTime}
+	at, rt := randomToken(), randomToken()
+	s.access[at] = accessToken{sess: sess, expires: e.now.Add(s.accessTTL)}
+	s.refresh[rt] = sess
+	g.tokens = []string{at, rt}
+	s.mu.Unlock()
+	s.writeTokens(w, e, sess, at, rt, g.nonce)
+}
+
+// refreshTokens answers a refresh_token grant (RFC 6749 §6): a new access
+// token and ID token; the refresh token is not rotated.
+func (s *Server) refreshTokens(w http.ResponseWriter, r *http.Request, c Client) {
+	e := s.env(c.ID)
+	rt := r.PostForm.Get("refresh_token")
+	s.mu.Lock()
+	sess := s.refresh[rt]
+	if sess == nil || sess.clientID != c.ID {
+		s.mu.Unlock()
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "invalid refresh_token")
+		return
+	}
+	at := randomToken()
+	s.access[at] = accessToken{sess: sess, expires: e.now.Add(s.accessTTL)}
+	s.mu.Unlock()
+	s.writeTokens(w, e, sess, at, rt, "")
+}
+
+// writeTokens writes a successful token response, edited by behaviours.
+func (s *Server) writeTokens(w http.ResponseWriter, e *env, sess *session, at, rt, nonce string) {
+	idt, err := s.idToken(e, sess, nonce)
+	if err != nil {
+		oauthError(w, http.StatusInternalServerError, "server_error", "cannot sign the ID token")
+		return
+	}
+	body := map[string]any{
+		"access_token":  at,
+		"token_type":    "Bearer",
+		"expires_in":    int64(s.accessTTL.Seconds()),
+		"refresh_token": rt,
+		"id_token":      idt,
+		"scope":         sess.scope,
+	}
+	for _, h := range e.hooks {
+		if h.tokenJSON != nil {
+			h.tokenJSON(e, body)
+		}
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+var verifierSyntax = regexp.MustCompile(`^[A-Za-z0-9._~-]{43,128}$`)
+
+// verifierMatches checks a PKCE code_verifier against an S256 challenge
+// (RFC 7636 §4.6).
+func verifierMatches(verifier, challenge string) bool {
+	if !verifierSyntax.MatchString(verifier) {
+		return false
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	want := base64.RawURLEncoding.EncodeToString(sum[:])
+	return subtle.ConstantTimeCompare([]byte(want), []byte(challenge)) == 1
+}
