@@ -9,4 +9,4 @@ require (
 	golang.org/x/oauth2 v0.36.0
 )
 
-require github.com/go-chi/chi/v5 v5.5.0 // indirect
+require github.com/go-chi/chi/v5 v5.5.0

@@ -199,3 +199,16 @@ func TestNewDoesNoIO(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestJWKSFailureIsNotCached: a JWKS outage fails the login with 502, and
+// the next login after the provider recovers succeeds.
+func TestJWKSFailureIsNotCached(t *testing.T) {
+	h := newHarness(t, setup{})
+	authURL := h.startLogin(h.browser, "/")
+	h.op.Misbehave(oidctest.JWKSDown)
+	if resp, _ := h.callback(h.browser, h.authorize(h.browser, authURL)); resp.StatusCode != 502 {
+		t.Fatalf("JWKS down: %d", resp.StatusCode)
+	}
+	h.op.Misbehave()
+	h.login(h.browser, "/")
+}
