@@ -28,7 +28,11 @@ func (m *Middleware) verifyIDToken(ctx context.Context, p *provider, raw string,
 	if len(raw) > maxIDTokenSize {
 		return nil, fmt.Errorf("%w: too large", ErrInvalidIDToken)
 	}
-	if err := p.keys.ensure(ctx, raw); err != nil {
+	kid, err := headerKid(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidIDToken, err)
+	}
+	if err := p.keys.ensure(ctx, kid); err != nil {
 		if errors.Is(err, ErrProviderUnavailable) {
 			return nil, err
 		}

@@ -47,14 +47,10 @@ func newKeySet(u string, c *http.Client, now func() time.Time, algs []string) *k
 	return ks
 }
 
-// ensure makes sure the key named by the JWT's header is loaded: it fetches
+// ensure makes sure the key named kid is loaded (any key when kid is empty): it fetches
 // the JWKS on first use and once more when the kid is unknown (key
 // rotation), at most once per keyMissInterval.
-func (ks *keySet) ensure(ctx context.Context, rawJWT string) error {
-	kid, err := headerKid(rawJWT)
-	if err != nil {
-		return err
-	}
+func (ks *keySet) ensure(ctx context.Context, kid string) error {
 	ks.mu.Lock()
 	if ks.loaded {
 		if kid == "" || ks.has(kid) {

@@ -16,7 +16,8 @@ import (
 )
 
 // Middleware puts OpenID Connect login in front of HTTP handlers: [Guard]
-// protects routes, [Login] starts a login, [Callback] completes it. Build it
+// protects routes, [Login] starts a login, [Callback] completes it,
+// [Logout] ends it. Build it
 // with [New]; it is immutable and safe for concurrent use.
 type Middleware struct {
 	opts         Options
@@ -25,6 +26,7 @@ type Middleware struct {
 	loginName    string // login (browser binding) cookie name
 	callbackPath string
 	disc         discovery
+	logout       http.Handler // handleLogout behind CrossOriginProtection
 }
 
 // New validates opts and returns a Middleware. It does no network I/O:
@@ -40,6 +42,7 @@ func New(opts Options) (*Middleware, error) {
 	if m.callbackPath == "" {
 		m.callbackPath = "/"
 	}
+	m.logout = http.NewCrossOriginProtection().Handler(http.HandlerFunc(m.handleLogout))
 	m.sessionName, m.loginName = o.CookieName, o.CookieName+"_login"
 	if m.secure {
 		m.sessionName, m.loginName = "__Host-"+m.sessionName, "__Host-"+m.loginName

@@ -343,6 +343,21 @@ func TestPublicClient(t *testing.T) {
 	}
 }
 
+func TestClientSecretPost(t *testing.T) {
+	h := newHarness(t, setup{
+		op: oidctest.Config{Clients: []oidctest.Client{{ID: "post", Secret: "s3cr:t", AuthMethod: "client_secret_post"}}},
+		opts: func(o *oidcmw.Options) {
+			o.ClientID, o.ClientSecret, o.ClientAuthMethod = "post", "s3cr:t", "client_secret_post"
+		},
+	})
+	h.login(h.browser, "/")
+	for _, r := range h.op.Requests() {
+		if r.Path == "/token" && (r.Header.Get("Authorization") != "" || r.Form.Get("client_secret") != "s3cr:t") {
+			t.Errorf("client_secret_post token request: form %v", r.Form)
+		}
+	}
+}
+
 func TestFormPost(t *testing.T) {
 	h := newHarness(t, setup{https: true, opts: func(o *oidcmw.Options) { o.ResponseMode = "form_post" }})
 	resp, _ := h.navigate(h.browser, "/fp")

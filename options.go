@@ -29,11 +29,22 @@ type Options struct {
 	// authentication (method "none"), PKCE only.
 	ClientSecret string
 
+	// ClientAuthMethod is how the client authenticates at the token
+	// endpoint: "client_secret_basic" (the default with a ClientSecret),
+	// "client_secret_post", or "none" (the default without one).
+	ClientAuthMethod string
+
 	// RedirectURL is the absolute URL of the route where [Middleware.Callback]
 	// is mounted, exactly as registered at the provider. Required. Its scheme
 	// decides whether cookies are Secure. An http URL is only accepted for a
 	// loopback host (localhost, 127.0.0.0/8, ::1) unless InsecureAllowHTTP is set.
 	RedirectURL string
+
+	// PostLogoutRedirectURL is where the provider sends the browser after
+	// [Middleware.Logout] (post_logout_redirect_uri, registered at the
+	// provider), and where Logout redirects itself when the provider has no
+	// end_session_endpoint. Default: the root of RedirectURL's origin.
+	PostLogoutRedirectURL string
 
 	// Scopes requested at login. Default: openid, profile, email. "openid"
 	// is always added when missing.
@@ -134,6 +145,30 @@ func (o Options) normalize() (Options, error) {
 		return o, err
 	}
 	if err := checkURL("RedirectURL", o.RedirectURL, o.InsecureAllowHTTP); err != nil {
+		return o, err
+	}
+	switch {
+	case o.ClientAuthMethod == "" && o.ClientSecret != "":
+		o.ClientAuthMethod = "client_secret_basic"
+	case o.ClientAuthMethod == "":
+		o.ClientAuthMethod = "none"
+	}
+	switch o.ClientAuthMethod {
+	case "client_secret_basic", "client_secret_post":
+		if o.ClientSecret == "" {
+			return o, fmt.Errorf("oidcmw: Options.ClientAuthMethod %q needs a ClientSecret", o.ClientAuthMethod)
+		}
+	case "none":
+		if o.ClientSecret != "" {
+			return o, errors.New(`oidcmw: Options.ClientAuthMethod "none" with a ClientSecret`)
+		}
+	default:
+		return o, fmt.Errorf("oidcmw: Options.ClientAuthMethod %q: want client_secret_basic, client_secret_post or none", o.ClientAuthMethod)
+	}
+	if o.PostLogoutRedirectURL == "" {
+		u, _ := url.Parse(o.RedirectURL)
+		o.PostLogoutRedirectURL = u.Scheme + "://" + u.Host + "/"
+	} else if err := checkURL("PostLogoutRedirectURL", o.PostLogoutRedirectURL, o.InsecureAllowHTTP); err != nil {
 		return o, err
 	}
 	switch o.ResponseMode {

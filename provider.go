@@ -128,8 +128,9 @@ func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 	}
 	keys := newKeySet(doc.JWKSURL, m.opts.HTTPClient, m.opts.Now, algs)
 	style := oauth2.AuthStyleInHeader
-	if m.opts.ClientSecret == "" {
-		style = oauth2.AuthStyleInParams // sends client_id only: method "none"
+	if m.opts.ClientAuthMethod != "client_secret_basic" {
+		// client_secret_post; or "none": x/oauth2 then sends client_id only.
+		style = oauth2.AuthStyleInParams
 	}
 	skew := m.opts.ClockSkew
 	now := m.opts.Now
@@ -165,6 +166,18 @@ func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 // issuer itself is compared exactly (Auth0's ends in a slash).
 func discoveryURL(issuer string) string {
 	return strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
+}
+
+// Discover fetches the provider's metadata and keys now instead of on
+// first use, and reports what is wrong (unreachable, issuer mismatch, no
+// usable key). Call it at startup to fail fast on bad configuration; the
+// middleware works without it.
+func (m *Middleware) Discover(ctx context.Context) error {
+	p, err := m.provider(ctx)
+	if err != nil {
+		return err
+	}
+	return p.keys.ensure(ctx, "")
 }
 
 // getJSON fetches a JSON document; anything but 200 with a JSON body of at

@@ -171,6 +171,10 @@ func TestNewValidates(t *testing.T) {
 		"reserved auth param":         func(o *oidcmw.Options) { o.AuthParams = map[string][]string{"state": {"x"}} },
 		"reserved token param":        func(o *oidcmw.Options) { o.TokenParams = map[string][]string{"code_verifier": {"x"}} },
 		"bad cookie name":             func(o *oidcmw.Options) { o.CookieName = "a;b" },
+		"basic auth without secret":   func(o *oidcmw.Options) { o.ClientAuthMethod = "client_secret_basic" },
+		"none with a secret":          func(o *oidcmw.Options) { o.ClientAuthMethod, o.ClientSecret = "none", "s" },
+		"unknown auth method":         func(o *oidcmw.Options) { o.ClientAuthMethod, o.ClientSecret = "private_key_jwt", "s" },
+		"relative post-logout URL":    func(o *oidcmw.Options) { o.PostLogoutRedirectURL = "/bye" },
 	}
 	for name, mutate := range cases {
 		o := ok
@@ -211,4 +215,19 @@ func TestJWKSFailureIsNotCached(t *testing.T) {
 	}
 	h.op.Misbehave()
 	h.login(h.browser, "/")
+}
+
+func TestDiscover(t *testing.T) {
+	h := newHarness(t, setup{})
+	if err := h.m.Discover(context.Background()); err != nil {
+		t.Fatalf("Discover: %v", err)
+	}
+	if h.op.Count("/jwks") != 1 {
+		t.Error("Discover did not load the keys")
+	}
+	h2 := newHarness(t, setup{})
+	h2.op.Misbehave(oidctest.DiscoveryIssuerMismatch)
+	if err := h2.m.Discover(context.Background()); !errors.Is(err, oidcmw.ErrProviderUnavailable) || !strings.Contains(err.Error(), "issuer") {
+		t.Errorf("Discover with an issuer mismatch: %v", err)
+	}
 }
