@@ -39,13 +39,14 @@ func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	b, found, err := m.opts.Store.Take(ctx, pendingKey(state))
+	pkey := pendingKey(state)
+	b, found, err := m.opts.Store.Take(ctx, pkey)
 	if err != nil {
 		m.fail(w, r, storeError(err))
 		return
 	}
 	var rec pendingRecord
-	if !found || rec.unmarshal(b) != nil || rec.state != state {
+	if !found || m.decode(b, pkey, &rec) != nil || rec.state != state {
 		m.fail(w, r, ErrStateMismatch)
 		return
 	}
@@ -74,7 +75,8 @@ func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 	// Every check passed: a new session under a new id.
 	token := rand.Text()
 	sess := sessionRecord{id: tokens.identity(), expires: m.opts.Now().Add(m.opts.SessionLifetime).Unix()}
-	if err := m.opts.Store.Put(ctx, sessionKey(token), sess.marshal(), m.opts.SessionLifetime); err != nil {
+	skey := sessionKey(token)
+	if err := m.opts.Store.Put(ctx, skey, m.seal.seal(sess.marshal(), skey), m.opts.SessionLifetime); err != nil {
 		m.fail(w, r, storeError(err))
 		return
 	}

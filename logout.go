@@ -31,7 +31,7 @@ func (m *Middleware) handleLogout(w http.ResponseWriter, r *http.Request) {
 		key := sessionKey(c.Value)
 		if b, found, err := m.opts.Store.Get(ctx, key); err == nil && found {
 			var rec sessionRecord
-			if rec.unmarshal(b) == nil {
+			if m.decode(b, key, &rec) == nil {
 				idToken = rec.id.IDToken
 			}
 		}

@@ -27,6 +27,7 @@ type Middleware struct {
 	callbackPath string
 	disc         discovery
 	logout       http.Handler // handleLogout behind CrossOriginProtection
+	seal         *sealer      // nil: records stored as they are
 }
 
 // New validates opts and returns a Middleware. It does no network I/O:
@@ -38,7 +39,11 @@ func New(opts Options) (*Middleware, error) {
 		return nil, err
 	}
 	u, _ := url.Parse(o.RedirectURL) // checked by normalize
-	m := &Middleware{opts: o, secure: u.Scheme == "https", callbackPath: u.EscapedPath()}
+	seal, err := newSealer(o.SecretKeys)
+	if err != nil {
+		return nil, err
+	}
+	m := &Middleware{opts: o, secure: u.Scheme == "https", callbackPath: u.EscapedPath(), seal: seal}
 	if m.callbackPath == "" {
 		m.callbackPath = "/"
 	}
@@ -111,7 +116,8 @@ func (m *Middleware) session(r *http.Request) (*Identity, error) {
 	if err != nil || !validToken(c.Value) {
 		return nil, nil
 	}
-	b, found, err := m.opts.Store.Get(r.Context(), sessionKey(c.Value))
+	key := sessionKey(c.Value)
+	b, found, err := m.opts.Store.Get(r.Context(), key)
 	if err != nil {
 		return nil, storeError(err)
 	}
@@ -119,8 +125,8 @@ func (m *Middleware) session(r *http.Request) (*Identity, error) {
 		return nil, nil
 	}
 	var rec sessionRecord
-	if err := rec.unmarshal(b); err != nil {
-		m.opts.Logger.WarnContext(r.Context(), "oidcmw: dropping malformed session record")
+	if err := m.decode(b, key, &rec); err != nil {
+		m.opts.Logger.WarnContext(r.Context(), "oidcmw: ignoring unreadable session record", "err", err)
 		return nil, nil
 	}
 	if m.opts.Now().Unix() >= rec.expires {
@@ -156,7 +162,8 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, returnTo
 	}
 	// The record outlives LoginTimeout a little so that a late callback is
 	// told "expired" rather than "unknown state".
-	if err := m.opts.Store.Put(ctx, pendingKey(rec.state), rec.marshal(), m.opts.LoginTimeout+pendingGrace); err != nil {
+	pkey := pendingKey(rec.state)
+	if err := m.opts.Store.Put(ctx, pkey, m.seal.seal(rec.marshal(), pkey), m.opts.LoginTimeout+pendingGrace); err != nil {
 		m.fail(w, r, storeError(err))
 		return
 	}
@@ -222,6 +229,18 @@ func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
 		m.opts.Logger.WarnContext(r.Context(), "oidcmw: request refused", "status", status, "path", r.URL.Path, "err", err)
 	}
 	m.opts.ErrorHandler(w, r, err)
+}
+
+// record is what sessionRecord and pendingRecord have in common.
+type record interface{ unmarshal([]byte) error }
+
+// decode opens a stored value (when records are sealed) and parses it.
+func (m *Middleware) decode(b []byte, key string, rec record) error {
+	plain, err := m.seal.open(b, key)
+	if err != nil {
+		return err
+	}
+	return rec.unmarshal(plain)
 }
 
 // pendingGrace is how long a pending login record outlives LoginTimeout.

@@ -103,6 +103,15 @@ type Options struct {
 	// (for instance resource, RFC 8707).
 	TokenParams url.Values
 
+	// SecretKeys, when set, seal session and pending-login records with
+	// AES-256-GCM (key derived with HKDF-SHA256) before they reach the
+	// Store, so a copy of a shared store holds no usable token. Each key
+	// has at least 32 bytes of secret; the first seals, all are tried when
+	// opening (list the new key first to rotate). Records sealed with a
+	// removed key read as absent: those users sign in again. Default: none,
+	// records are stored as they are.
+	SecretKeys [][]byte
+
 	// CookieName names the session cookie. Default "oidcmw"; the login
 	// cookie is CookieName + "_login". With an https RedirectURL both get
 	// the "__Host-" prefix.
