@@ -5,6 +5,7 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"sync"
 	"testing"
@@ -44,10 +45,32 @@ func Run(t *testing.T, newStore func() oidcmw.Store) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.fn(t, newStore())
+			// A fresh key prefix per subtest: a shared server (Redis) keeps
+			// keys between subtests and between runs.
+			tt.fn(t, prefixed{newStore(), "storetest:" + rand.Text() + ":"})
 		})
 	}
 }
+
+// prefixed puts a prefix before every key.
+type prefixed struct {
+	oidcmw.Store
+	p string
+}
+
+func (s prefixed) Put(ctx context.Context, k string, v []byte, ttl time.Duration) error {
+	return s.Store.Put(ctx, s.p+k, v, ttl)
+}
+
+func (s prefixed) Get(ctx context.Context, k string) ([]byte, bool, error) {
+	return s.Store.Get(ctx, s.p+k)
+}
+
+func (s prefixed) Take(ctx context.Context, k string) ([]byte, bool, error) {
+	return s.Store.Take(ctx, s.p+k)
+}
+
+func (s prefixed) Delete(ctx context.Context, k string) error { return s.Store.Delete(ctx, s.p+k) }
 
 func put(t *testing.T, s oidcmw.Store, key, value string, ttl time.Duration) {
 	t.Helper()

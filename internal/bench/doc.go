@@ -1,0 +1,22 @@
+// Package bench holds benchmarks that compare oidcmw with what Go users
+// write without it: a bare net/http handler, an alexedwards/scs session,
+// and a hand-written login with golang.org/x/oauth2 and coreos/go-oidc.
+//
+// The package has no code of its own; everything is in _test.go files.
+// Each comparison is a family of sub-benchmarks named impl=..., so that
+//
+//	benchstat -col /impl results.txt
+//
+// prints ratios against a baseline measured in the same run. bench/run.sh at
+// the repository root runs the suite and prints those tables;
+// docs/BENCHMARKS.md records the figures and the machine they came from.
+//
+//   - BenchmarkGuard: one authenticated request through the guard, in
+//     process (no network), against net/http alone and scs.
+//   - BenchmarkGuardSessions: the same with 10k and 100k sessions in the
+//     MemoryStore, and the heap bytes each session costs.
+//   - BenchmarkLogin: a whole login over loopback HTTP against oidctest,
+//     oidcmw against the hand-written flow, per signing algorithm.
+//   - BenchmarkOPOnly: the provider's share of a login (authorize and
+//     token requests from a bare client), to subtract from BenchmarkLogin.
+package bench
