@@ -11,6 +11,7 @@ import (
 
 	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/go-chi/chi/v5"
+	"github.com/gorilla/mux"
 
 	"github.com/oidcmw/oidcmw"
 	"github.com/oidcmw/oidcmw/adapters/scsstore"
@@ -175,4 +176,32 @@ func Example_scs() {
 
 	fmt.Println(browse(newJar(), app.URL+"/"))
 	// Output: hello alice
+}
+
+func Example_gorillaMux() {
+	op := oidctest.NewServer(oidctest.Config{})
+	defer op.Close()
+	r := mux.NewRouter()
+	app := httptest.NewServer(r)
+	defer app.Close()
+
+	m, err := oidcmw.New(oidcmw.Options{
+		Issuer:       op.URL,
+		ClientID:     oidctest.DefaultClientID,
+		ClientSecret: oidctest.DefaultClientSecret,
+		RedirectURL:  app.URL + "/auth/callback",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	r.HandleFunc("/auth/callback", m.Callback).Methods(http.MethodGet)
+	api := r.PathPrefix("/app").Subrouter()
+	api.Use(m.Guard)
+	api.HandleFunc("/me", func(w http.ResponseWriter, r *http.Request) {
+		id, _ := oidcmw.FromContext(r.Context())
+		fmt.Fprintf(w, "gorilla: %s", id.Subject)
+	})
+
+	fmt.Println(browse(newJar(), app.URL+"/app/me"))
+	// Output: gorilla: alice
 }

@@ -81,6 +81,24 @@ func (m *Middleware) Guard(next http.Handler) http.Handler {
 	})
 }
 
+// Optional is a middleware for pages that serve everyone: with a session it
+// puts the [Identity] into the context like [Middleware.Guard]; without one
+// it calls next all the same and never starts a login. A store failure
+// answers 503, as in the guard.
+func (m *Middleware) Optional(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := m.session(r)
+		if err != nil {
+			m.fail(w, r, err)
+			return
+		}
+		if id != nil {
+			r = r.WithContext(NewContext(r.Context(), id))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // Login starts a login (GET or HEAD). The return_to query parameter names
 // where to land afterwards; it is kept only when it is a same-origin
 // relative path, else the user lands on "/".

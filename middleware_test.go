@@ -433,3 +433,21 @@ func TestConcurrentFirstRequestsShareDiscovery(t *testing.T) {
 		t.Errorf("JWKS fetched %d times", n)
 	}
 }
+
+func TestOptional(t *testing.T) {
+	h := newHarness(t, setup{})
+	h.app.Config.Handler.(*http.ServeMux).Handle("/home", h.m.Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id, ok := oidcmw.FromContext(r.Context()); ok {
+			w.Write([]byte("hi " + id.Subject))
+			return
+		}
+		w.Write([]byte("anonymous"))
+	})))
+	if resp, body := h.navigate(h.browser, "/home"); resp.StatusCode != 200 || body != "anonymous" {
+		t.Errorf("without session: %d %q", resp.StatusCode, body)
+	}
+	h.login(h.browser, "/")
+	if _, body := h.navigate(h.browser, "/home"); body != "hi alice" {
+		t.Errorf("with session: %q", body)
+	}
+}

@@ -5,15 +5,25 @@
 //
 //	go run ./example
 //
-// then open http://127.0.0.1:8080/me.
+// then open http://127.0.0.1:8080/.
 //
-// Environment: ADDR (127.0.0.1:8080), OIDC_ISSUER, OIDC_CLIENT_ID,
-// OIDC_CLIENT_SECRET (empty: public client), OIDC_REDIRECT_URL
-// (http://ADDR/auth/callback), OIDC_SCOPES ("openid profile email"),
-// OIDC_RESPONSE_MODE (query or form_post).
+// Environment (unknown variables are ignored):
+//
+//	ADDR                           listen host:port (127.0.0.1:8080)
+//	OIDC_ISSUER                    issuer URL (unset: embedded development provider)
+//	OIDC_CLIENT_ID                 client id (the development provider's)
+//	OIDC_CLIENT_SECRET             client secret; empty: public client, PKCE only
+//	OIDC_REDIRECT_URL              callback URL (http://ADDR/auth/callback)
+//	OIDC_SCOPES                    space separated (openid profile email)
+//	OIDC_RESPONSE_MODE             query or form_post (query)
+//	OIDC_POST_LOGOUT_REDIRECT_URL  where the provider sends the browser after logout (http://ADDR/)
+//	REDIS_URL                      sessions in Redis, shared by instances (in memory)
+//	SESSION_SECRET                 32+ bytes sealing stored tokens (random per process)
 package main
 
 import (
+	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -24,52 +34,90 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/oidcmw/oidcmw"
+	"github.com/oidcmw/oidcmw/adapters/redisstore"
 	"github.com/oidcmw/oidcmw/oidctest"
 )
 
 func main() {
-	if err := run(); err != nil {
+	addr := env(os.Getenv, "ADDR", "127.0.0.1:8080")
+	handler, closeApp, err := newApp(os.Getenv, addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "example:", err)
+		os.Exit(1)
+	}
+	defer closeApp()
+	log.Printf("listening on http://%s", addr)
+	srv := &http.Server{Addr: addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
 		fmt.Fprintln(os.Stderr, "example:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	addr := env("ADDR", "127.0.0.1:8080")
+// newApp builds the app from the environment; close releases what it
+// started (the development provider, the Redis client).
+func newApp(getenv func(string) string, addr string) (h http.Handler, close func(), err error) {
+	var closers []func()
+	close = func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	defer func() {
+		if err != nil {
+			close()
+		}
+	}()
 	opts := oidcmw.Options{
-		Issuer:       os.Getenv("OIDC_ISSUER"),
-		ClientID:     os.Getenv("OIDC_CLIENT_ID"),
-		ClientSecret: os.Getenv("OIDC_CLIENT_SECRET"),
-		RedirectURL:  env("OIDC_REDIRECT_URL", "http://"+addr+"/auth/callback"),
-		Scopes:       strings.Fields(os.Getenv("OIDC_SCOPES")),
-		ResponseMode: os.Getenv("OIDC_RESPONSE_MODE"),
+		Issuer:                getenv("OIDC_ISSUER"),
+		ClientID:              getenv("OIDC_CLIENT_ID"),
+		ClientSecret:          getenv("OIDC_CLIENT_SECRET"),
+		RedirectURL:           env(getenv, "OIDC_REDIRECT_URL", "http://"+addr+"/auth/callback"),
+		PostLogoutRedirectURL: env(getenv, "OIDC_POST_LOGOUT_REDIRECT_URL", "http://"+addr+"/"),
+		Scopes:                strings.Fields(getenv("OIDC_SCOPES")),
+		ResponseMode:          getenv("OIDC_RESPONSE_MODE"),
+		SecretKeys:            [][]byte{[]byte(env(getenv, "SESSION_SECRET", rand.Text()+rand.Text()))},
+	}
+	if u := getenv("REDIS_URL"); u != "" {
+		ro, err := redis.ParseURL(u)
+		if err != nil {
+			return nil, close, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		rc := redis.NewClient(ro)
+		closers = append(closers, func() { rc.Close() })
+		opts.Store = redisstore.New(rc)
 	}
 	if opts.Issuer == "" {
 		op := oidctest.NewServer(oidctest.Config{})
-		defer op.Close()
+		closers = append(closers, op.Close)
 		opts.Issuer, opts.ClientID, opts.ClientSecret = op.URL, oidctest.DefaultClientID, oidctest.DefaultClientSecret
 		log.Printf("development provider at %s signs in the test user %q", op.URL, oidctest.DefaultUser().Subject)
 	}
 	m, err := oidcmw.New(opts)
 	if err != nil {
-		return err
+		return nil, close, err
+	}
+	// Fail fast on bad configuration (unreachable provider, issuer mismatch).
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := m.Discover(ctx); err != nil {
+		return nil, close, err
 	}
 
 	r := chi.NewRouter()
-	r.Get("/", home)
+	r.With(m.Optional).Get("/", home)
 	r.Get("/auth/login", m.Login)
 	r.Get("/auth/callback", m.Callback)
 	r.Post("/auth/callback", m.Callback)
+	r.Post("/auth/logout", m.Logout)
 	r.Group(func(r chi.Router) {
 		r.Use(m.Guard)
 		r.Get("/me", me)
 	})
-
-	log.Printf("listening on http://%s", addr)
-	srv := &http.Server{Addr: addr, Handler: r, ReadHeaderTimeout: 10 * time.Second}
-	return srv.ListenAndServe()
+	return r, close, nil
 }
 
 // me answers the signed-in user's ID token claims and access token expiry.
@@ -84,18 +132,23 @@ func me(w http.ResponseWriter, r *http.Request) {
 }
 
 var homePage = template.Must(template.New("home").Parse(`<!doctype html>
-<meta charset="utf-8"><title>oidcmw example</title>
+<html lang="en"><meta charset="utf-8"><title>oidcmw example</title>
 <h1>oidcmw example</h1>
-<p><a href="/auth/login?return_to=/me">Sign in</a> and see your claims at <a href="/me">/me</a>.</p>
+{{if .}}<p>Signed in as <strong id="subject">{{.Subject}}</strong>. See your claims at <a href="/me">/me</a>.</p>
+<form method="post" action="/auth/logout"><button id="logout">Sign out</button></form>
+{{else}}<p>You are not signed in. <a id="login" href="/auth/login?return_to=/me">Sign in</a></p>{{end}}
+</html>
 `))
 
 func home(w http.ResponseWriter, r *http.Request) {
+	id, _ := oidcmw.FromContext(r.Context())
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	homePage.Execute(w, nil)
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	homePage.Execute(w, id)
 }
 
-func env(key, def string) string {
-	if v := os.Getenv(key); v != "" {
+func env(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
 		return v
 	}
 	return def
