@@ -20,6 +20,8 @@
 //	r := chi.NewRouter() // or http.NewServeMux(), gorilla/mux, ...
 //	r.Get("/auth/login", m.Login)
 //	r.Get("/auth/callback", m.Callback) // r.Post too with ResponseMode "form_post"
+//	r.Post("/auth/logout", m.Logout)
+//	r.With(m.Optional).Get("/", home)   // public page that knows who is signed in
 //	r.Group(func(r chi.Router) {
 //		r.Use(m.Guard)
 //		r.Get("/me", func(w http.ResponseWriter, r *http.Request) {
@@ -72,5 +74,12 @@
 // Implicit and hybrid flows; HMAC-signed ID tokens; a login UI or user
 // database; hooks to skip checks for off-spec providers; forwarded-header
 // trust (the redirect URL is configuration, never derived from a request).
-// Token refresh, logout and back-channel logout are planned.
+// Token refresh, revocation and back-channel logout are planned.
+//
+// # Stores
+//
+// [MemoryStore] (the default) serves one process. adapters/redisstore
+// shares sessions between instances with an atomic one-time take;
+// adapters/scsstore adapts any scs backend. [Options.SecretKeys] seals the
+// stored records so that a store dump holds no usable token.
 package oidcmw
