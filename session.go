@@ -25,8 +25,21 @@ type Store interface {
 	// Take returns the value stored under key and deletes it, atomically:
 	// of several concurrent calls for one key, at most one finds it.
 	Take(ctx context.Context, key string) (value []byte, found bool, err error)
-	// Delete removes key. Deleting a missing key is not an error.
+	// Add stores value under key for ttl only if key holds no live value,
+	// atomically: of concurrent Adds for one key at most one reports added.
+	// The middleware uses it for replay caches and refresh leases.
+	Add(ctx context.Context, key string, value []byte, ttl time.Duration) (added bool, err error)
+	// Delete removes key, a value or a set. Deleting a missing key is not
+	// an error.
 	Delete(ctx context.Context, key string) error
+	// AddMember adds member to the set under key and keeps the set for at
+	// least ttl from now. Adding is atomic: concurrent adds are all kept.
+	// The middleware indexes sessions by provider session (sid) and
+	// subject with it, for back-channel logout.
+	AddMember(ctx context.Context, key, member string, ttl time.Duration) error
+	// Members returns the members of the set under key, none when there is
+	// no set.
+	Members(ctx context.Context, key string) ([]string, error)
 }
 
 // MemoryStore is the default [Store]: a map in process memory, safe for
@@ -37,8 +50,14 @@ type Store interface {
 type MemoryStore struct {
 	mu        sync.RWMutex
 	items     map[string]memItem
+	sets      map[string]memSet
 	now       func() time.Time
 	nextSweep time.Time
+}
+
+type memSet struct {
+	members map[string]struct{}
+	expires time.Time
 }
 
 type memItem struct {
@@ -51,7 +70,7 @@ func NewMemoryStore(now func() time.Time) *MemoryStore {
 	if now == nil {
 		now = time.Now
 	}
-	return &MemoryStore{items: make(map[string]memItem), now: now}
+	return &MemoryStore{items: make(map[string]memItem), sets: make(map[string]memSet), now: now}
 }
 
 // Put implements [Store].
@@ -61,16 +80,73 @@ func (s *MemoryStore) Put(_ context.Context, key string, value []byte, ttl time.
 	copy(v, value)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !now.Before(s.nextSweep) {
-		for k, it := range s.items {
-			if !now.Before(it.expires) {
-				delete(s.items, k)
-			}
-		}
-		s.nextSweep = now.Add(time.Minute)
-	}
+	s.sweep(now)
 	s.items[key] = memItem{value: v, expires: now.Add(ttl)}
 	return nil
+}
+
+// sweep evicts expired entries, at most once a minute; s.mu is held.
+func (s *MemoryStore) sweep(now time.Time) {
+	if now.Before(s.nextSweep) {
+		return
+	}
+	for k, it := range s.items {
+		if !now.Before(it.expires) {
+			delete(s.items, k)
+		}
+	}
+	for k, set := range s.sets {
+		if !now.Before(set.expires) {
+			delete(s.sets, k)
+		}
+	}
+	s.nextSweep = now.Add(time.Minute)
+}
+
+// Add implements [Store].
+func (s *MemoryStore) Add(_ context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if it, ok := s.items[key]; ok && now.Before(it.expires) {
+		return false, nil
+	}
+	s.sweep(now)
+	s.items[key] = memItem{value: append([]byte(nil), value...), expires: now.Add(ttl)}
+	return true, nil
+}
+
+// AddMember implements [Store].
+func (s *MemoryStore) AddMember(_ context.Context, key, member string, ttl time.Duration) error {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	set, ok := s.sets[key]
+	if !ok || !now.Before(set.expires) {
+		set = memSet{members: make(map[string]struct{})}
+	}
+	set.members[member] = struct{}{}
+	if exp := now.Add(ttl); exp.After(set.expires) {
+		set.expires = exp
+	}
+	s.sets[key] = set
+	return nil
+}
+
+// Members implements [Store].
+func (s *MemoryStore) Members(_ context.Context, key string) ([]string, error) {
+	now := s.now()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	set, ok := s.sets[key]
+	if !ok || !now.Before(set.expires) {
+		return nil, nil
+	}
+	out := make([]string, 0, len(set.members))
+	for m := range set.members {
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 // Get implements [Store].
@@ -102,6 +178,7 @@ func (s *MemoryStore) Take(_ context.Context, key string) ([]byte, bool, error) 
 func (s *MemoryStore) Delete(_ context.Context, key string) error {
 	s.mu.Lock()
 	delete(s.items, key)
+	delete(s.sets, key)
 	s.mu.Unlock()
 	return nil
 }
@@ -111,5 +188,5 @@ func (s *MemoryStore) Delete(_ context.Context, key string) error {
 func (s *MemoryStore) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.items)
+	return len(s.items) + len(s.sets)
 }

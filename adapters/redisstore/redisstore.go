@@ -1,4 +1,5 @@
-// Package redisstore keeps oidcmw's pending logins and sessions in Redis
+// Package redisstore keeps oidcmw's pending logins, sessions, refresh
+// leases, replay caches and back-channel logout index in Redis
 // (or Valkey), so that several instances of an app serve one user and
 // sessions survive restarts.
 //
@@ -56,9 +57,39 @@ func (s *Store) Take(ctx context.Context, key string) ([]byte, bool, error) {
 	return result(s.c.GetDel(ctx, key).Bytes())
 }
 
+// Add stores value under key only if the key is absent (SET NX).
+func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	if ttl <= 0 {
+		return false, nil
+	}
+	ok, err := s.c.SetNX(ctx, key, value, ttl).Result()
+	return ok, wrap(err)
+}
+
 // Delete removes key.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	return wrap(s.c.Del(ctx, key).Err())
+}
+
+// addMember adds to a set and extends its TTL, never shortening it, in one
+// atomic step (PEXPIRE's GT flag needs Redis 7; this works on 6.2 too).
+var addMember = redis.NewScript(`
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
+	redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1`)
+
+// AddMember adds member to the set under key (SADD) and keeps the set for
+// at least ttl.
+func (s *Store) AddMember(ctx context.Context, key, member string, ttl time.Duration) error {
+	return wrap(addMember.Run(ctx, s.c, []string{key}, member, ttl.Milliseconds()).Err())
+}
+
+// Members returns the set under key (SMEMBERS).
+func (s *Store) Members(ctx context.Context, key string) ([]string, error) {
+	m, err := s.c.SMembers(ctx, key).Result()
+	return m, wrap(err)
 }
 
 func result(b []byte, err error) ([]byte, bool, error) {

@@ -31,9 +31,13 @@
 package scsstore
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"hash/maphash"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -79,6 +83,10 @@ func (st *Store) Put(ctx context.Context, key string, value []byte, ttl time.Dur
 	expiry := time.Now().Add(ttl)
 	mu := st.lock(key)
 	defer mu.Unlock()
+	return st.commit(ctx, key, v, expiry)
+}
+
+func (st *Store) commit(ctx context.Context, key string, v []byte, expiry time.Time) error {
 	var err error
 	if st.ctx != nil {
 		err = st.ctx.CommitCtx(ctx, key, v, expiry)
@@ -117,6 +125,66 @@ func (st *Store) Take(ctx context.Context, key string) ([]byte, bool, error) {
 		return nil, false, err
 	}
 	return b, true, nil
+}
+
+// Add stores value under key only if the key holds nothing. Like Take, it
+// is atomic within this process only.
+func (st *Store) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	if ttl <= 0 {
+		return false, nil
+	}
+	mu := st.lock(key)
+	defer mu.Unlock()
+	if _, found, err := st.find(ctx, key); err != nil || found {
+		return false, err
+	}
+	return true, st.commit(ctx, key, bytes.Clone(value), time.Now().Add(ttl))
+}
+
+// AddMember adds member to the set under key, kept as one value holding
+// the set's expiry and its members separated by newlines (members must not
+// contain one). It is atomic within this process only.
+func (st *Store) AddMember(ctx context.Context, key, member string, ttl time.Duration) error {
+	if strings.Contains(member, "\n") {
+		return fmt.Errorf("oidcmw: scsstore: set member contains a newline")
+	}
+	mu := st.lock(key)
+	defer mu.Unlock()
+	b, found, err := st.find(ctx, key)
+	if err != nil {
+		return err
+	}
+	expiry, members := decodeSet(b, found)
+	if e := time.Now().Add(ttl); e.After(expiry) {
+		expiry = e
+	}
+	if !slices.Contains(members, member) {
+		members = append(members, member)
+	}
+	v := binary.BigEndian.AppendUint64(nil, uint64(expiry.UnixNano()))
+	v = append(v, strings.Join(members, "\n")...)
+	return st.commit(ctx, key, v, expiry)
+}
+
+// Members returns the set under key.
+func (st *Store) Members(ctx context.Context, key string) ([]string, error) {
+	b, found, err := st.find(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	_, members := decodeSet(b, found)
+	return members, nil
+}
+
+func decodeSet(b []byte, found bool) (time.Time, []string) {
+	if !found || len(b) < 8 {
+		return time.Time{}, nil
+	}
+	expiry := time.Unix(0, int64(binary.BigEndian.Uint64(b)))
+	if len(b) == 8 {
+		return expiry, nil
+	}
+	return expiry, strings.Split(string(b[8:]), "\n")
 }
 
 // Delete removes key. Deleting a missing key is not an error.

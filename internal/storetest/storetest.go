@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -42,6 +43,10 @@ func Run(t *testing.T, newStore func() oidcmw.Store) {
 		{"Delete", testDelete},
 		{"DeleteMissing", testDeleteMissing},
 		{"KeysIndependent", testKeysIndependent},
+		{"Add", testAdd},
+		{"AddOnce", testAddOnce},
+		{"Sets", testSets},
+		{"AddMemberConcurrent", testAddMemberConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,6 +76,18 @@ func (s prefixed) Take(ctx context.Context, k string) ([]byte, bool, error) {
 }
 
 func (s prefixed) Delete(ctx context.Context, k string) error { return s.Store.Delete(ctx, s.p+k) }
+
+func (s prefixed) Add(ctx context.Context, k string, v []byte, ttl time.Duration) (bool, error) {
+	return s.Store.Add(ctx, s.p+k, v, ttl)
+}
+
+func (s prefixed) AddMember(ctx context.Context, k, m string, ttl time.Duration) error {
+	return s.Store.AddMember(ctx, s.p+k, m, ttl)
+}
+
+func (s prefixed) Members(ctx context.Context, k string) ([]string, error) {
+	return s.Store.Members(ctx, s.p+k)
+}
 
 func put(t *testing.T, s oidcmw.Store, key, value string, ttl time.Duration) {
 	t.Helper()
@@ -236,4 +253,113 @@ func testKeysIndependent(t *testing.T, s oidcmw.Store) {
 	put(t, s, "a", "3", ttl)
 	wantGet(t, s, "a", "3")
 	wantGet(t, s, "b", "")
+}
+
+func add(t *testing.T, s oidcmw.Store, key, value string, ttl time.Duration) bool {
+	t.Helper()
+	added, err := s.Add(context.Background(), key, []byte(value), ttl)
+	if err != nil {
+		t.Fatalf("Add(%q): %v", key, err)
+	}
+	return added
+}
+
+func testAdd(t *testing.T, s oidcmw.Store) {
+	if !add(t, s, "k", "first", ttl) {
+		t.Fatal("Add to a missing key did not add")
+	}
+	if add(t, s, "k", "second", ttl) {
+		t.Fatal("Add to a present key added")
+	}
+	wantGet(t, s, "k", "first")
+	put(t, s, "gone", "v", -time.Second)
+	if !add(t, s, "gone", "v2", ttl) {
+		t.Fatal("Add over an expired value did not add")
+	}
+	wantGet(t, s, "gone", "v2")
+	wantTake(t, s, "k", "first")
+	if !add(t, s, "k", "third", ttl) {
+		t.Fatal("Add after Take did not add")
+	}
+}
+
+// testAddOnce races 50 goroutines on Add for one key: exactly one adds.
+func testAddOnce(t *testing.T, s oidcmw.Store) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	added := 0
+	start := make(chan struct{})
+	for i := range 50 {
+		wg.Go(func() {
+			<-start
+			ok, err := s.Add(context.Background(), "lease", []byte(fmt.Sprint(i)), ttl)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				mu.Lock()
+				added++
+				mu.Unlock()
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if added != 1 {
+		t.Fatalf("%d of 50 concurrent Adds added, want 1", added)
+	}
+}
+
+func members(t *testing.T, s oidcmw.Store, key string) []string {
+	t.Helper()
+	m, err := s.Members(context.Background(), key)
+	if err != nil {
+		t.Fatalf("Members(%q): %v", key, err)
+	}
+	slices.Sort(m)
+	return m
+}
+
+func testSets(t *testing.T, s oidcmw.Store) {
+	ctx := context.Background()
+	if m := members(t, s, "set"); len(m) != 0 {
+		t.Fatalf("Members of a missing set = %q", m)
+	}
+	for _, m := range []string{"b", "a", "b"} {
+		if err := s.AddMember(ctx, "set", m, ttl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m := members(t, s, "set"); !slices.Equal(m, []string{"a", "b"}) {
+		t.Fatalf("Members = %q, want [a b]", m)
+	}
+	// A short ttl does not shorten the set's life.
+	if err := s.AddMember(ctx, "set", "c", time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if m := members(t, s, "set"); len(m) != 3 {
+		t.Fatalf("Members after a short-ttl add = %q", m)
+	}
+	if err := s.Delete(ctx, "set"); err != nil {
+		t.Fatal(err)
+	}
+	if m := members(t, s, "set"); len(m) != 0 {
+		t.Fatalf("Members after Delete = %q", m)
+	}
+}
+
+// testAddMemberConcurrent: 50 concurrent adds to one set all stay.
+func testAddMemberConcurrent(t *testing.T, s oidcmw.Store) {
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Go(func() {
+			if err := s.AddMember(context.Background(), "set", fmt.Sprintf("m%02d", i), ttl); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if m := members(t, s, "set"); len(m) != 50 {
+		t.Fatalf("%d members after 50 concurrent adds", len(m))
+	}
 }
