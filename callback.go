@@ -1,9 +1,11 @@
 package oidcmw
 
 import (
-	"crypto/rand"
+	"context"
 	"crypto/subtle"
+	"fmt"
 	"net/http"
+	"strings"
 )
 
 // Callback completes a login. Mount it at the path of Options.RedirectURL
@@ -64,28 +66,36 @@ func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 		CodeVerifier:    rec.verifier,
 		Nonce:           rec.nonce,
 		MaxAge:          secondsDuration(rec.maxAge),
+		ACRValues:       strings.Fields(rec.acr),
 		IDTokenExpected: true,
 	}
 	tokens, err := m.AuthorizationCodeGrant(ctx, r, checks, nil)
+	if err == nil && m.opts.FetchUserInfo {
+		err = m.addUserInfo(ctx, tokens)
+	}
+	if err == nil && m.opts.AfterLogin != nil {
+		id := tokens.identity()
+		if hookErr := m.opts.AfterLogin(ctx, &id); hookErr != nil {
+			err = fmt.Errorf("%w: %w", ErrLoginRefused, hookErr)
+		}
+	}
+	if err == nil {
+		// Every check passed: a new session under a new id.
+		err = m.createSession(w, r, tokens)
+	}
 	if err != nil {
 		m.fail(w, r, err)
 		return
 	}
-
-	// Every check passed: a new session under a new id.
-	token := rand.Text()
-	sess := sessionRecord{id: tokens.identity(), expires: m.opts.Now().Add(m.opts.SessionLifetime).Unix()}
-	skey := sessionKey(token)
-	if err := m.opts.Store.Put(ctx, skey, m.seal.seal(sess.marshal(), skey), m.opts.SessionLifetime); err != nil {
-		m.fail(w, r, storeError(err))
-		return
-	}
-	if old, err := r.Cookie(m.sessionName); err == nil && validToken(old.Value) {
-		if err := m.opts.Store.Delete(ctx, sessionKey(old.Value)); err != nil {
-			m.opts.Logger.WarnContext(ctx, "oidcmw: could not delete the previous session", "err", err)
-		}
-	}
-	http.SetCookie(w, m.sessionCookie(token))
 	w.Header().Set("Location", rec.returnTo)
 	w.WriteHeader(http.StatusSeeOther)
+}
+
+func (m *Middleware) addUserInfo(ctx context.Context, t *Tokens) error {
+	p, err := m.provider(ctx)
+	if err != nil {
+		return err
+	}
+	t.userinfo, err = m.fetchUserInfo(ctx, p, t.AccessToken, t.subject)
+	return err
 }

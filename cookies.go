@@ -14,7 +14,7 @@ func (m *Middleware) sessionCookie(value string) *http.Cookie {
 		Name:     m.sessionName,
 		Value:    value,
 		Path:     "/",
-		MaxAge:   int(m.opts.SessionLifetime.Seconds()),
+		MaxAge:   int(m.opts.AbsoluteTimeout.Seconds()),
 		HttpOnly: true,
 		Secure:   m.secure,
 		SameSite: http.SameSiteLaxMode,

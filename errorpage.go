@@ -72,6 +72,10 @@ func reasonCode(err error) string {
 		{ErrInvalidTokenResponse, "invalid_token_response"},
 		{ErrProviderUnavailable, "provider_unavailable"},
 		{ErrStoreUnavailable, "store_unavailable"},
+		{ErrInvalidUserInfo, "invalid_userinfo"},
+		{ErrInsufficientAuthentication, "insufficient_user_authentication"},
+		{ErrLoginRefused, "login_refused"},
+		{ErrInvalidLogoutToken, "invalid_logout_token"},
 	} {
 		if errors.Is(err, c.err) {
 			return c.code

@@ -51,6 +51,23 @@ var (
 	// Options.Issuer). Status 502, or 504 when the request timed out.
 	ErrProviderUnavailable = errors.New("oidcmw: provider unavailable")
 
+	// ErrInvalidUserInfo: the UserInfo response is not a JSON object or its
+	// sub differs from the ID token's (OIDC Core §5.3.2). Status 401.
+	ErrInvalidUserInfo = errors.New("oidcmw: invalid UserInfo response")
+
+	// ErrInsufficientAuthentication: the session, or the login that was
+	// meant to step it up, does not meet a route's [Requirement] (auth_time
+	// too old, acr not accepted). Status 401.
+	ErrInsufficientAuthentication = errors.New("oidcmw: insufficient user authentication")
+
+	// ErrLoginRefused: Options.AfterLogin refused the login; its error is
+	// wrapped. Status 403.
+	ErrLoginRefused = errors.New("oidcmw: login refused")
+
+	// ErrInvalidLogoutToken: a back-channel logout token failed a check of
+	// OIDC Back-Channel Logout 1.0 §2.6, or was replayed. Status 400.
+	ErrInvalidLogoutToken = errors.New("oidcmw: invalid logout token")
+
 	// ErrStoreUnavailable: the [Store] returned an error. The middleware
 	// fails closed. Status 503.
 	ErrStoreUnavailable = errors.New("oidcmw: session store unavailable")
@@ -106,8 +123,9 @@ func (e *ProviderError) status() int {
 // unavailable wraps a failure to talk to the provider so that it matches
 // ErrProviderUnavailable and keeps the cause for errors.As.
 type unavailable struct {
-	what string // "discovery", "jwks", "token endpoint"
-	err  error
+	what  string // "discovery", "jwks", "token endpoint"
+	err   error
+	retry bool // 503: the session is fine, the provider is needed and down
 }
 
 func (e *unavailable) Error() string {
@@ -141,14 +159,21 @@ func StatusCode(err error) int {
 	case errors.As(err, &pe):
 		return pe.status()
 	case errors.As(err, &ue):
-		if ue.timeout() {
+		switch {
+		case ue.retry:
+			return http.StatusServiceUnavailable
+		case ue.timeout():
 			return http.StatusGatewayTimeout
 		}
 		return http.StatusBadGateway
-	case errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrInvalidIDToken):
+	case errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrInvalidIDToken),
+		errors.Is(err, ErrInvalidUserInfo), errors.Is(err, ErrInsufficientAuthentication):
 		return http.StatusUnauthorized
+	case errors.Is(err, ErrLoginRefused):
+		return http.StatusForbidden
 	case errors.Is(err, ErrInvalidCallback), errors.Is(err, ErrStateMismatch),
-		errors.Is(err, ErrLoginExpired), errors.Is(err, ErrIssuerMismatch):
+		errors.Is(err, ErrLoginExpired), errors.Is(err, ErrIssuerMismatch),
+		errors.Is(err, ErrInvalidLogoutToken):
 		return http.StatusBadRequest
 	case errors.Is(err, ErrInvalidTokenResponse), errors.Is(err, ErrProviderUnavailable):
 		return http.StatusBadGateway

@@ -30,8 +30,10 @@ type Checks struct {
 	// MaxAge, when positive, requires an ID token whose auth_time is at most
 	// MaxAge (plus clock skew) in the past.
 	MaxAge time.Duration
+	// ACRValues, when set, requires an ID token whose acr is one of them.
+	ACRValues []string
 	// IDTokenExpected requires an ID token in the token response. It is
-	// implied by Nonce and MaxAge.
+	// implied by Nonce, MaxAge and ACRValues.
 	IDTokenExpected bool
 }
 
@@ -44,9 +46,10 @@ type Tokens struct {
 	Expiry       time.Time // from expires_in; zero when absent
 	Scope        string    // granted scope when the provider returned it
 
-	subject, issuer string
-	claims          []byte
-	now             func() time.Time
+	subject, issuer, sid, acr string
+	authTime                  time.Time
+	claims, userinfo          []byte
+	now                       func() time.Time
 }
 
 // Claims decodes the validated ID token's claims into v.
@@ -66,12 +69,17 @@ func (t *Tokens) ExpiresIn() time.Duration {
 	return max(t.Expiry.Sub(t.now()), 0)
 }
 
+func (t *Tokens) setIDToken(raw string, c *idClaims) {
+	t.IDToken, t.subject, t.issuer, t.sid, t.acr, t.authTime, t.claims =
+		raw, c.subject, c.issuer, c.sid, c.acr, c.authTime, c.raw
+}
+
 func (t *Tokens) identity() Identity {
 	return Identity{
 		Subject: t.subject, Issuer: t.issuer, IDToken: t.IDToken,
 		AccessToken: t.AccessToken, RefreshToken: t.RefreshToken,
 		TokenType: t.TokenType, Scope: t.Scope, Expiry: t.Expiry,
-		RawClaims: t.claims,
+		AuthTime: t.authTime, ACR: t.acr, RawClaims: t.claims, UserInfo: t.userinfo,
 	}
 }
 
@@ -151,16 +159,16 @@ func (m *Middleware) AuthorizationCodeGrant(ctx context.Context, r *http.Request
 	}
 	rawID := extraString(tok, "id_token")
 	if rawID == "" {
-		if checks.IDTokenExpected || checks.Nonce != "" || checks.MaxAge > 0 {
+		if checks.IDTokenExpected || checks.Nonce != "" || checks.MaxAge > 0 || len(checks.ACRValues) > 0 {
 			return nil, fmt.Errorf("%w: id_token missing", ErrInvalidTokenResponse)
 		}
 		return t, nil
 	}
-	c, err := m.verifyIDToken(ctx, p, rawID, checks)
+	c, err := m.verifyIDToken(ctx, p, rawID, checks, false)
 	if err != nil {
 		return nil, err
 	}
-	t.IDToken, t.subject, t.issuer, t.claims = rawID, c.subject, c.issuer, c.raw
+	t.setIDToken(rawID, c)
 	return t, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -15,8 +16,9 @@ const maxIDTokenSize = 64 << 10
 // idClaims is the validated ID token: what the session needs, and the raw
 // claims for Identity.Claims.
 type idClaims struct {
-	subject, issuer string
-	raw             []byte
+	subject, issuer, sid, acr string
+	authTime                  time.Time
+	raw                       []byte
 }
 
 // verifyIDToken applies OpenID Connect Core §3.1.3.7. go-oidc checks the
@@ -24,11 +26,15 @@ type idClaims struct {
 // HMAC), iss, aud containing the client id, and exp (with the clock skew);
 // the checks go-oidc leaves to the caller follow: azp, iat, sub, nonce and
 // auth_time.
-func (m *Middleware) verifyIDToken(ctx context.Context, p *provider, raw string, c Checks) (*idClaims, error) {
+//
+// On refresh (OIDC Core §12.2) the nonce is not checked: the token comes
+// straight from the token endpoint, and providers differ (some repeat the
+// original nonce, some omit it).
+func (m *Middleware) verifyIDToken(ctx context.Context, p *provider, raw string, c Checks, refresh bool) (*idClaims, error) {
 	if len(raw) > maxIDTokenSize {
 		return nil, fmt.Errorf("%w: too large", ErrInvalidIDToken)
 	}
-	kid, err := headerKid(raw)
+	kid, _, err := jwtHeader(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidIDToken, err)
 	}
@@ -45,6 +51,8 @@ func (m *Middleware) verifyIDToken(ctx context.Context, p *provider, raw string,
 	var extra struct {
 		Azp      *string  `json:"azp"`
 		AuthTime *float64 `json:"auth_time"`
+		Sid      string   `json:"sid"`
+		ACR      string   `json:"acr"`
 	}
 	var payload json.RawMessage
 	if err := tok.Claims(&payload); err != nil {
@@ -75,21 +83,29 @@ func (m *Middleware) verifyIDToken(ctx context.Context, p *provider, raw string,
 		return nil, bad("sub missing")
 	}
 	switch {
+	case refresh:
 	case c.Nonce != "" && subtle.ConstantTimeCompare([]byte(tok.Nonce), []byte(c.Nonce)) != 1:
 		return nil, bad("nonce does not match")
 	case c.Nonce == "" && tok.Nonce != "":
 		return nil, bad("unexpected nonce")
 	}
+	var authTime time.Time
+	if extra.AuthTime != nil {
+		authTime = time.Unix(int64(*extra.AuthTime), 0)
+	}
 	if c.MaxAge > 0 {
 		if extra.AuthTime == nil {
 			return nil, bad("auth_time missing although max_age was requested")
 		}
-		authTime := time.Unix(int64(*extra.AuthTime), 0)
 		if authTime.Add(c.MaxAge).Add(skew).Before(now) {
 			return nil, bad("auth_time older than max_age")
 		}
 	}
-	return &idClaims{subject: tok.Subject, issuer: tok.Issuer, raw: payload}, nil
+	if len(c.ACRValues) > 0 && !slices.Contains(c.ACRValues, extra.ACR) {
+		return nil, fmt.Errorf("%w: acr %q not among %q", ErrInsufficientAuthentication, extra.ACR, c.ACRValues)
+	}
+	return &idClaims{subject: tok.Subject, issuer: tok.Issuer, sid: extra.Sid, acr: extra.ACR,
+		authTime: authTime, raw: payload}, nil
 }
 
 func secondsDuration(s int64) time.Duration { return time.Duration(s) * time.Second }

@@ -5,8 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -172,24 +170,4 @@ func keyFitsAlg(k jose.JSONWebKey, alg string) bool {
 		return alg == "EdDSA"
 	}
 	return false
-}
-
-// headerKid reads the kid from a compact JWS header without verifying
-// anything; the signature check follows.
-func headerKid(rawJWT string) (string, error) {
-	head, _, ok := strings.Cut(rawJWT, ".")
-	if !ok || len(head) > 4096 {
-		return "", errors.New("malformed JWT")
-	}
-	b, err := base64.RawURLEncoding.DecodeString(head)
-	if err != nil {
-		return "", errors.New("malformed JWT header")
-	}
-	var h struct {
-		Kid string `json:"kid"`
-	}
-	if err := json.Unmarshal(b, &h); err != nil {
-		return "", errors.New("malformed JWT header")
-	}
-	return h.Kid, nil
 }

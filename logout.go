@@ -1,15 +1,24 @@
 package oidcmw
 
 import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"strings"
+	"time"
 )
 
 // Logout ends the session: it deletes it from the store (the old cookie is
-// worthless even if replayed), clears the cookie and redirects (303) to the
-// provider's end_session_endpoint with id_token_hint, client_id and
-// post_logout_redirect_uri (OpenID Connect RP-Initiated Logout 1.0 §2), or,
-// when the provider has none, to Options.PostLogoutRedirectURL.
+// worthless even if replayed), clears the cookie, revokes the refresh token
+// when Options.RevokeOnLogout is set, and redirects (303) to the provider's
+// end_session_endpoint with id_token_hint, client_id,
+// post_logout_redirect_uri and a state (OpenID Connect RP-Initiated Logout
+// 1.0 §2), or, when the provider has none, to Options.PostLogoutRedirectURL.
+// The state is not checked when the browser comes back: the post-logout
+// page is an ordinary page.
 //
 // Mount it for POST. Other methods get 405, and cross-origin requests are
 // refused with 403 by [http.CrossOriginProtection], so a third-party page
@@ -26,13 +35,13 @@ func (m *Middleware) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	noStore(w)
 	ctx := r.Context()
-	var idToken string
+	var idToken, refreshToken string
 	if c, err := r.Cookie(m.sessionName); err == nil && validToken(c.Value) {
 		key := sessionKey(c.Value)
 		if b, found, err := m.opts.Store.Get(ctx, key); err == nil && found {
 			var rec sessionRecord
 			if m.decode(b, key, &rec) == nil {
-				idToken = rec.id.IDToken
+				idToken, refreshToken = rec.id.IDToken, rec.id.RefreshToken
 			}
 		}
 		if err := m.opts.Store.Delete(ctx, key); err != nil {
@@ -46,11 +55,21 @@ func (m *Middleware) handleLogout(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, clear)
 
 	target := m.opts.PostLogoutRedirectURL
-	if p, err := m.provider(ctx); err == nil && p.endSessionURL != "" {
+	p, err := m.provider(ctx)
+	if err != nil {
+		m.opts.Logger.WarnContext(ctx, "oidcmw: logged out locally only", "err", err)
+	}
+	if err == nil && m.opts.RevokeOnLogout && refreshToken != "" && p.revocationURL != "" {
+		if err := m.revoke(ctx, p, refreshToken); err != nil {
+			m.opts.Logger.WarnContext(ctx, "oidcmw: could not revoke the refresh token", "err", err)
+		}
+	}
+	if err == nil && p.endSessionURL != "" {
 		if u, err := url.Parse(p.endSessionURL); err == nil {
 			q := u.Query()
 			q.Set("client_id", m.opts.ClientID)
 			q.Set("post_logout_redirect_uri", m.opts.PostLogoutRedirectURL)
+			q.Set("state", rand.Text())
 			if idToken != "" {
 				q.Set("id_token_hint", idToken)
 			}
@@ -60,4 +79,36 @@ func (m *Middleware) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", target)
 	w.WriteHeader(http.StatusSeeOther)
+}
+
+// revoke revokes a refresh token (RFC 7009 §2.1), authenticating the
+// client the way the token endpoint does.
+func (m *Middleware) revoke(ctx context.Context, p *provider, token string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	form := url.Values{"token": {token}, "token_type_hint": {"refresh_token"}}
+	if m.opts.ClientAuthMethod != "client_secret_basic" {
+		form.Set("client_id", m.opts.ClientID)
+		if m.opts.ClientAuthMethod == "client_secret_post" {
+			form.Set("client_secret", m.opts.ClientSecret)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.revocationURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if m.opts.ClientAuthMethod == "client_secret_basic" {
+		req.SetBasicAuth(url.QueryEscape(m.opts.ClientID), url.QueryEscape(m.opts.ClientSecret))
+	}
+	resp, err := m.opts.HTTPClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("revocation endpoint answered %s", resp.Status)
+	}
+	return nil
 }

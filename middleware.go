@@ -2,6 +2,7 @@ package oidcmw
 
 import (
 	"context"
+	"errors"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -28,6 +29,7 @@ type Middleware struct {
 	disc         discovery
 	logout       http.Handler // handleLogout behind CrossOriginProtection
 	seal         *sealer      // nil: records stored as they are
+	flights      flights      // in-process session updates (refresh)
 }
 
 // New validates opts and returns a Middleware. It does no network I/O:
@@ -61,39 +63,85 @@ func New(opts Options) (*Middleware, error) {
 // XHR) is redirected to the provider to log in and comes back to the same
 // URL; any other request gets 401 with WWW-Authenticate through the error
 // handler. When the guard starts a login, next is not called.
-func (m *Middleware) Guard(next http.Handler) http.Handler {
+//
+// On the way, the guard ends sessions past their idle or absolute timeout
+// and refreshes an access token that expires within Options.RefreshMargin
+// (once for all concurrent requests of the session). A refresh the
+// provider refuses (invalid_grant), or whose ID token names another
+// subject, ends the session; a provider outage is ridden out while the
+// access token is valid, then answered with 503.
+func (m *Middleware) Guard(next http.Handler) http.Handler { return m.guard(next, nil) }
+
+func (m *Middleware) guard(next http.Handler, req *Requirement) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := m.session(r)
+		s, err := m.activeSession(r)
 		if err != nil {
 			m.fail(w, r, err)
 			return
 		}
-		if id != nil {
-			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), id)))
+		if s == nil || (req != nil && !m.satisfies(&s.rec, req)) {
+			m.unauthenticated(w, r, s != nil, req)
 			return
 		}
-		if !isNavigation(r) {
-			w.Header().Set("WWW-Authenticate", `OIDC realm="oidcmw"`)
-			m.fail(w, r, ErrUnauthenticated)
-			return
-		}
-		m.startLogin(w, r, safeReturnTo(r.URL.RequestURI()))
+		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), m.identity(s))))
 	})
 }
 
+// unauthenticated starts a login for a browser navigation and answers 401
+// to anything else: RFC 9470's insufficient_user_authentication when a
+// session exists but does not meet req.
+func (m *Middleware) unauthenticated(w http.ResponseWriter, r *http.Request, hasSession bool, req *Requirement) {
+	if isNavigation(r) {
+		lo := loginOptions{returnTo: safeReturnTo(r.URL.RequestURI())}
+		if req != nil {
+			lo.maxAge, lo.acr = req.MaxAge, req.ACRValues
+		}
+		m.startLogin(w, r, lo)
+		return
+	}
+	if hasSession && req != nil {
+		w.Header().Set("WWW-Authenticate", req.challenge())
+		m.fail(w, r, ErrInsufficientAuthentication)
+		return
+	}
+	w.Header().Set("WWW-Authenticate", `OIDC realm="oidcmw"`)
+	m.fail(w, r, ErrUnauthenticated)
+}
+
+// activeSession is the request's session after timeouts and refresh; nil
+// when there is none.
+func (m *Middleware) activeSession(r *http.Request) (*liveSession, error) {
+	s, err := m.loadSession(r)
+	if err != nil || s == nil {
+		return nil, err
+	}
+	s, err = m.maintain(r.Context(), s)
+	if errors.Is(err, errSessionEnded) {
+		return nil, nil
+	}
+	return s, err
+}
+
+// identity is the per-request copy of the session's identity.
+func (m *Middleware) identity(s *liveSession) *Identity {
+	id := s.rec.id
+	id.SessionExpiry = m.sessionEnd(&s.rec)
+	return &id
+}
+
 // Optional is a middleware for pages that serve everyone: with a session it
-// puts the [Identity] into the context like [Middleware.Guard]; without one
-// it calls next all the same and never starts a login. A store failure
-// answers 503, as in the guard.
+// puts the [Identity] into the context like [Middleware.Guard] (refreshing
+// it the same way); without one it calls next all the same and never starts
+// a login. A store failure answers 503, as in the guard.
 func (m *Middleware) Optional(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := m.session(r)
+		s, err := m.activeSession(r)
 		if err != nil {
 			m.fail(w, r, err)
 			return
 		}
-		if id != nil {
-			r = r.WithContext(NewContext(r.Context(), id))
+		if s != nil {
+			r = r.WithContext(NewContext(r.Context(), m.identity(s)))
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -101,14 +149,29 @@ func (m *Middleware) Optional(next http.Handler) http.Handler {
 
 // Login starts a login (GET or HEAD). The return_to query parameter names
 // where to land afterwards; it is kept only when it is a same-origin
-// relative path, else the user lands on "/".
+// relative path, else the user lands on "/". Parameters named in
+// Options.LoginParams are passed on to the provider.
 func (m *Middleware) Login(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
 		return
 	}
-	m.startLogin(w, r, safeReturnTo(r.URL.Query().Get("return_to")))
+	q := r.URL.Query()
+	lo := loginOptions{returnTo: safeReturnTo(q.Get("return_to"))}
+	for _, name := range m.opts.LoginParams {
+		if v := q.Get(name); v != "" && len(v) <= 256 && !hasControl(v) {
+			if lo.params == nil {
+				lo.params = url.Values{}
+			}
+			lo.params.Set(name, v)
+		}
+	}
+	m.startLogin(w, r, lo)
+}
+
+func hasControl(s string) bool {
+	return strings.IndexFunc(s, func(c rune) bool { return c < ' ' || c == 0x7f }) >= 0
 }
 
 // isNavigation tells a top-level browser navigation from an API call:
@@ -127,36 +190,10 @@ func isNavigation(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
-// session returns the identity of the request's session, nil when there is
-// none, or an error when the store fails.
-func (m *Middleware) session(r *http.Request) (*Identity, error) {
-	c, err := r.Cookie(m.sessionName)
-	if err != nil || !validToken(c.Value) {
-		return nil, nil
-	}
-	key := sessionKey(c.Value)
-	b, found, err := m.opts.Store.Get(r.Context(), key)
-	if err != nil {
-		return nil, storeError(err)
-	}
-	if !found {
-		return nil, nil
-	}
-	var rec sessionRecord
-	if err := m.decode(b, key, &rec); err != nil {
-		m.opts.Logger.WarnContext(r.Context(), "oidcmw: ignoring unreadable session record", "err", err)
-		return nil, nil
-	}
-	if m.opts.Now().Unix() >= rec.expires {
-		return nil, nil
-	}
-	return &rec.id, nil
-}
-
 // startLogin saves a pending login (fresh state, nonce and PKCE verifier,
 // keyed by state, bound to this browser by the login cookie) and redirects
 // to the authorization endpoint.
-func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, returnTo string) {
+func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, lo loginOptions) {
 	ctx := r.Context()
 	p, err := m.provider(ctx)
 	if err != nil {
@@ -169,13 +206,18 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, returnTo
 	} else {
 		binding = rand.Text()
 	}
+	maxAge := m.opts.MaxAge
+	if lo.maxAge > 0 {
+		maxAge = lo.maxAge
+	}
 	rec := pendingRecord{
 		state:    rand.Text(),
 		binding:  binding,
 		nonce:    rand.Text(),
 		verifier: oauth2.GenerateVerifier(),
-		returnTo: returnTo,
-		maxAge:   int64(m.opts.MaxAge.Seconds()),
+		returnTo: lo.returnTo,
+		maxAge:   int64(maxAge.Seconds()),
+		acr:      strings.Join(lo.acr, " "),
 		expires:  m.opts.Now().Add(m.opts.LoginTimeout).UnixNano(),
 	}
 	// The record outlives LoginTimeout a little so that a late callback is
@@ -191,17 +233,28 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, returnTo
 	}
 	http.SetCookie(w, m.loginCookie(binding))
 
-	opts := []oauth2.AuthCodeOption{
-		oauth2.S256ChallengeOption(rec.verifier),
-		oauth2.SetAuthURLParam("nonce", rec.nonce),
-	}
+	params := url.Values{"nonce": {rec.nonce}}
 	if m.opts.ResponseMode != "query" {
-		opts = append(opts, oauth2.SetAuthURLParam("response_mode", m.opts.ResponseMode))
+		params.Set("response_mode", m.opts.ResponseMode)
 	}
 	if rec.maxAge > 0 {
-		opts = append(opts, oauth2.SetAuthURLParam("max_age", strconv.FormatInt(rec.maxAge, 10)))
+		params.Set("max_age", strconv.FormatInt(rec.maxAge, 10))
 	}
-	for k, vs := range m.opts.AuthParams {
+	if rec.acr != "" {
+		params.Set("acr_values", rec.acr)
+	}
+	for _, set := range []url.Values{m.opts.AuthParams, lo.params} {
+		for k, vs := range set {
+			params[k] = vs
+		}
+	}
+	// OIDC Core §11: offline_access needs consent; providers that follow it
+	// (oidc-provider, Keycloak) issue no refresh token without prompt=consent.
+	if slices.Contains(m.opts.Scopes, "offline_access") && !params.Has("prompt") {
+		params.Set("prompt", "consent")
+	}
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(rec.verifier)}
+	for k, vs := range params {
 		for _, v := range vs {
 			opts = append(opts, oauth2.SetAuthURLParam(k, v))
 		}
@@ -209,6 +262,14 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, returnTo
 	noStore(w)
 	w.Header().Set("Location", p.oauth.AuthCodeURL(rec.state, opts...))
 	w.WriteHeader(http.StatusFound)
+}
+
+// loginOptions are what a login is started with.
+type loginOptions struct {
+	returnTo string
+	maxAge   time.Duration // step-up; 0: Options.MaxAge
+	acr      []string      // step-up acr_values
+	params   url.Values    // per-request parameters from Options.LoginParams
 }
 
 // capPending keeps the list of one browser's pending states and drops the

@@ -1,6 +1,7 @@
 package oidcmw
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -85,9 +86,42 @@ type Options struct {
 	// verifier) stays valid. Default 10 minutes.
 	LoginTimeout time.Duration
 
-	// SessionLifetime is how long a session lasts after login, whatever
-	// the token lifetimes. Default 24 hours.
-	SessionLifetime time.Duration
+	// IdleTimeout ends a session that has not been used for this long.
+	// Default 24 hours.
+	IdleTimeout time.Duration
+
+	// AbsoluteTimeout ends a session this long after login, however much it
+	// is used. Default 7 days.
+	AbsoluteTimeout time.Duration
+
+	// RefreshMargin is how long before the access token expires the guard
+	// refreshes it, when there is a refresh token. Concurrent requests of
+	// one session share one refresh, across instances when the Store is
+	// shared. Default 1 minute.
+	RefreshMargin time.Duration
+
+	// FetchUserInfo fetches the UserInfo endpoint after login and after each
+	// refresh (access token in the Authorization header, RFC 6750 §2.1) and
+	// refuses a response whose sub differs from the ID token's. The claims
+	// are in Identity.UserInfo and merged by Identity.Claims. Default false.
+	FetchUserInfo bool
+
+	// AfterLogin, when set, runs after every check of a login has passed and
+	// before the session is created (provisioning, allow-lists). Returning
+	// an error refuses the login with 403 ([ErrLoginRefused] wrapping it);
+	// the identity it gets must not be kept.
+	AfterLogin func(ctx context.Context, id *Identity) error
+
+	// LoginParams lists authorization parameters that [Middleware.Login]
+	// takes from its own query string and passes on, for instance "prompt",
+	// "login_hint", "ui_locales". Values longer than 256 bytes or with
+	// control characters are dropped. Default: none.
+	LoginParams []string
+
+	// RevokeOnLogout revokes the refresh token (RFC 7009) at the provider's
+	// revocation_endpoint, when it has one, before [Middleware.Logout]
+	// redirects. Default false.
+	RevokeOnLogout bool
 
 	// MaxAge, when positive, is sent as max_age (whole seconds) and the
 	// ID token must then carry an auth_time no older than MaxAge
@@ -130,7 +164,9 @@ type Options struct {
 const (
 	defaultClockSkew       = 30 * time.Second
 	defaultLoginTimeout    = 10 * time.Minute
-	defaultSessionLifetime = 24 * time.Hour
+	defaultIdleTimeout     = 24 * time.Hour
+	defaultAbsoluteTimeout = 7 * 24 * time.Hour
+	defaultRefreshMargin   = time.Minute
 	defaultMaxPending      = 8
 )
 
@@ -194,7 +230,8 @@ func (o Options) normalize() (Options, error) {
 	if !slices.Contains(o.Scopes, "openid") {
 		o.Scopes = append([]string{"openid"}, o.Scopes...)
 	}
-	if o.ClockSkew < 0 || o.LoginTimeout < 0 || o.SessionLifetime < 0 || o.MaxAge < 0 || o.MaxPendingLogins < 0 {
+	if o.ClockSkew < 0 || o.LoginTimeout < 0 || o.IdleTimeout < 0 || o.AbsoluteTimeout < 0 ||
+		o.RefreshMargin < 0 || o.MaxAge < 0 || o.MaxPendingLogins < 0 {
 		return o, errors.New("oidcmw: durations and limits in Options must not be negative")
 	}
 	if o.ClockSkew == 0 {
@@ -203,8 +240,20 @@ func (o Options) normalize() (Options, error) {
 	if o.LoginTimeout == 0 {
 		o.LoginTimeout = defaultLoginTimeout
 	}
-	if o.SessionLifetime == 0 {
-		o.SessionLifetime = defaultSessionLifetime
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = defaultIdleTimeout
+	}
+	if o.AbsoluteTimeout == 0 {
+		o.AbsoluteTimeout = defaultAbsoluteTimeout
+	}
+	if o.RefreshMargin == 0 {
+		o.RefreshMargin = defaultRefreshMargin
+	}
+	o.LoginParams = slices.Clone(o.LoginParams)
+	for _, p := range o.LoginParams {
+		if slices.Contains(reservedAuthParams, p) {
+			return o, fmt.Errorf("oidcmw: Options.LoginParams may not pass %q", p)
+		}
 	}
 	if o.MaxPendingLogins == 0 {
 		o.MaxPendingLogins = defaultMaxPending

@@ -19,8 +19,10 @@ var errBadRecord = errors.New("oidcmw: malformed store record")
 
 // sessionRecord is a signed-in session.
 type sessionRecord struct {
-	id      Identity
-	expires int64 // unix seconds; the session ends then
+	id       Identity
+	sid      string // the provider's session id (ID token sid), may be empty
+	created  int64  // unix seconds: the absolute timeout counts from here
+	lastSeen int64  // unix seconds: the idle timeout counts from here
 }
 
 // pendingRecord is a login between the redirect to the provider and the
@@ -31,20 +33,23 @@ type pendingRecord struct {
 	nonce    string
 	verifier string
 	returnTo string
-	maxAge   int64 // seconds, 0 = not asked
+	acr      string // space-separated acr_values asked, may be empty
+	maxAge   int64  // seconds, 0 = not asked
 	expires  int64 // unix nanoseconds
 }
 
 func (s *sessionRecord) marshal() []byte {
 	id := &s.id
-	n := 64 + len(id.Subject) + len(id.Issuer) + len(id.IDToken) + len(id.AccessToken) +
-		len(id.RefreshToken) + len(id.TokenType) + len(id.Scope) + len(id.RawClaims)
+	n := 96 + len(id.Subject) + len(id.Issuer) + len(id.IDToken) + len(id.AccessToken) +
+		len(id.RefreshToken) + len(id.TokenType) + len(id.Scope) + len(id.RawClaims) +
+		len(id.UserInfo) + len(id.ACR) + len(s.sid)
 	b := make([]byte, 0, n)
 	b = append(b, sessionRecordV1)
-	b = binary.AppendVarint(b, s.expires)
-	b = binary.AppendVarint(b, unixOrZero(id.Expiry))
+	for _, v := range [...]int64{s.created, s.lastSeen, unixOrZero(id.Expiry), unixOrZero(id.AuthTime)} {
+		b = binary.AppendVarint(b, v)
+	}
 	for _, f := range [...]string{id.Subject, id.Issuer, id.IDToken, id.AccessToken,
-		id.RefreshToken, id.TokenType, id.Scope, string(id.RawClaims)} {
+		id.RefreshToken, id.TokenType, id.Scope, id.ACR, s.sid, string(id.RawClaims), string(id.UserInfo)} {
 		b = appendString(b, f)
 	}
 	return b
@@ -55,9 +60,11 @@ func (s *sessionRecord) unmarshal(b []byte) error {
 		return errBadRecord
 	}
 	d := decoder{b: b[1:]}
-	s.expires = d.varint()
-	exp := d.varint()
+	s.created = d.varint()
+	s.lastSeen = d.varint()
 	id := &s.id
+	id.Expiry = timeOrZero(d.varint())
+	id.AuthTime = timeOrZero(d.varint())
 	id.Subject = d.string()
 	id.Issuer = d.string()
 	id.IDToken = d.string()
@@ -65,19 +72,21 @@ func (s *sessionRecord) unmarshal(b []byte) error {
 	id.RefreshToken = d.string()
 	id.TokenType = d.string()
 	id.Scope = d.string()
+	id.ACR = d.string()
+	s.sid = d.string()
 	id.RawClaims = d.bytes()
-	if exp != 0 {
-		id.Expiry = time.Unix(exp, 0)
+	if id.UserInfo = d.bytes(); len(id.UserInfo) == 0 {
+		id.UserInfo = nil
 	}
 	return d.finish()
 }
 
 func (p *pendingRecord) marshal() []byte {
-	b := make([]byte, 0, 32+len(p.state)+len(p.binding)+len(p.nonce)+len(p.verifier)+len(p.returnTo))
+	b := make([]byte, 0, 32+len(p.state)+len(p.binding)+len(p.nonce)+len(p.verifier)+len(p.returnTo)+len(p.acr))
 	b = append(b, pendingRecordV1)
 	b = binary.AppendVarint(b, p.expires)
 	b = binary.AppendVarint(b, p.maxAge)
-	for _, f := range [...]string{p.state, p.binding, p.nonce, p.verifier, p.returnTo} {
+	for _, f := range [...]string{p.state, p.binding, p.nonce, p.verifier, p.returnTo, p.acr} {
 		b = appendString(b, f)
 	}
 	return b
@@ -95,6 +104,7 @@ func (p *pendingRecord) unmarshal(b []byte) error {
 	p.nonce = d.string()
 	p.verifier = d.string()
 	p.returnTo = d.string()
+	p.acr = d.string()
 	return d.finish()
 }
 
@@ -103,6 +113,13 @@ func unixOrZero(t time.Time) int64 {
 		return 0
 	}
 	return t.Unix()
+}
+
+func timeOrZero(unix int64) time.Time {
+	if unix == 0 {
+		return time.Time{}
+	}
+	return time.Unix(unix, 0)
 }
 
 func appendString(b []byte, s string) []byte {

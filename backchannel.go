@@ -1,0 +1,173 @@
+package oidcmw
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+const (
+	backchannelEvent = "http://schemas.openid.net/event/backchannel-logout"
+	// logoutTokenWindow is how old a logout token may be; its jti is
+	// remembered at least that long, so a replay inside the window is
+	// caught and one outside it is too old.
+	logoutTokenWindow = 5 * time.Minute
+)
+
+// BackchannelLogout receives OpenID Connect Back-Channel Logout 1.0 logout
+// tokens. Mount it for POST at the URL registered at the provider as
+// backchannel_logout_uri, outside the guard and outside CSRF protection:
+// the provider calls it server to server, with no cookie, and the signed
+// token is what authenticates the call.
+//
+// A valid token ends every session of its sid (or, when it has no sid,
+// of its sub), in every instance that shares the Store, and gets 200. A
+// token that fails a check (signature with the provider's JWKS and the
+// discovery algorithms, never none; typ logout+jwt when present; iss; aud;
+// exp; iat within 5 minutes; the back-channel event; sid or sub; no nonce;
+// a jti not seen before) gets 400 with a JSON error and ends nothing. A
+// token for a sid or sub without sessions gets 200 and changes nothing.
+func (m *Middleware) BackchannelLogout(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	if r.Method != http.MethodPost {
+		h.Set("Allow", http.MethodPost)
+		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+		return
+	}
+	err := m.backchannel(r)
+	if err == nil {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	status := StatusCode(err)
+	if status < 500 {
+		m.opts.Logger.WarnContext(r.Context(), "oidcmw: logout token refused", "err", err)
+		status = http.StatusBadRequest
+	} else {
+		m.opts.Logger.ErrorContext(r.Context(), "oidcmw: back-channel logout failed", "status", status, "err", err)
+	}
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `{"error":"invalid_request","error_description":%q}`+"\n", reasonCode(err))
+}
+
+func (m *Middleware) backchannel(r *http.Request) error {
+	ctx := r.Context()
+	params, err := callbackParams(r)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidLogoutToken, err)
+	}
+	raw := params.Get("logout_token")
+	if raw == "" {
+		return fmt.Errorf("%w: logout_token missing", ErrInvalidLogoutToken)
+	}
+	p, err := m.provider(ctx)
+	if err != nil {
+		return err
+	}
+	iss, sid, sub, err := m.verifyLogoutToken(ctx, p, raw)
+	if err != nil {
+		return err
+	}
+	// With a sid, the sessions of that provider session; else all of sub's.
+	index := m.indexKeys(iss, sid, sub)[0]
+	st := m.opts.Store
+	sessions, err := st.Members(ctx, index)
+	if err != nil {
+		return storeError(err)
+	}
+	for _, key := range sessions {
+		if err := st.Delete(ctx, key); err != nil {
+			return storeError(err)
+		}
+	}
+	if err := st.Delete(ctx, index); err != nil {
+		return storeError(err)
+	}
+	m.opts.Logger.InfoContext(ctx, "oidcmw: back-channel logout", "sessions", len(sessions))
+	return nil
+}
+
+// verifyLogoutToken applies OIDC Back-Channel Logout 1.0 §2.6. go-oidc's
+// VerifyLogout checks the signature (through keySet), iss, aud, exp, the
+// event's presence, jti's presence, sid or sub, and no nonce; the rest
+// follows here. The jti is recorded last, so a token refused for another
+// reason does not burn its jti.
+func (m *Middleware) verifyLogoutToken(ctx context.Context, p *provider, raw string) (iss, sid, sub string, err error) {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidLogoutToken}, a...)...)
+	}
+	if len(raw) > maxIDTokenSize {
+		return "", "", "", bad("too large")
+	}
+	kid, typ, err := jwtHeader(raw)
+	if err != nil {
+		return "", "", "", bad("%v", err)
+	}
+	if typ != "" && strings.TrimPrefix(strings.ToLower(typ), "application/") != "logout+jwt" {
+		return "", "", "", bad("typ %q", typ)
+	}
+	if err := p.keys.ensure(ctx, kid); err != nil {
+		if errors.Is(err, ErrProviderUnavailable) {
+			return "", "", "", err
+		}
+		return "", "", "", bad("%v", err)
+	}
+	lt, err := p.verifier.VerifyLogout(ctx, raw)
+	if err != nil {
+		return "", "", "", bad("%v", err)
+	}
+	var claims struct {
+		Events map[string]json.RawMessage `json:"events"`
+		Iat    *float64                   `json:"iat"`
+	}
+	if err := lt.Claims(&claims); err != nil {
+		return "", "", "", bad("%v", err)
+	}
+	if ev := claims.Events[backchannelEvent]; len(ev) == 0 || ev[0] != '{' {
+		return "", "", "", bad("the back-channel logout event is not an object")
+	}
+	now, skew := m.opts.Now(), m.opts.ClockSkew
+	if claims.Iat == nil {
+		return "", "", "", bad("iat missing")
+	}
+	iat := time.Unix(int64(*claims.Iat), 0)
+	if iat.After(now.Add(skew)) || iat.Before(now.Add(-logoutTokenWindow-skew)) {
+		return "", "", "", bad("iat outside the accepted window")
+	}
+	added, err := m.opts.Store.Add(ctx, "oidcmw:jti:"+hashKey(lt.Issuer, lt.TokenID), []byte{1}, 2*(logoutTokenWindow+skew))
+	if err != nil {
+		return "", "", "", storeError(err)
+	}
+	if !added {
+		return "", "", "", bad("jti replayed")
+	}
+	return lt.Issuer, lt.SessionID, lt.Subject, nil
+}
+
+// jwtHeader reads kid and typ from a compact JWS header without verifying
+// anything; the signature check follows.
+func jwtHeader(rawJWT string) (kid, typ string, err error) {
+	head, _, ok := strings.Cut(rawJWT, ".")
+	if !ok || len(head) > 4096 {
+		return "", "", errors.New("malformed JWT")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		return "", "", errors.New("malformed JWT header")
+	}
+	var h struct {
+		Kid string `json:"kid"`
+		Typ string `json:"typ"`
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		return "", "", errors.New("malformed JWT header")
+	}
+	return h.Kid, h.Typ, nil
+}
