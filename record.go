@@ -35,7 +35,7 @@ type pendingRecord struct {
 	returnTo string
 	acr      string // space-separated acr_values asked, may be empty
 	maxAge   int64  // seconds, 0 = not asked
-	expires  int64 // unix nanoseconds
+	expires  int64  // unix nanoseconds
 }
 
 func (s *sessionRecord) marshal() []byte {
