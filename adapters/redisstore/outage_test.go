@@ -1,0 +1,130 @@
+package redisstore_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
+
+	"github.com/oidcmw/oidcmw"
+	"github.com/oidcmw/oidcmw/adapters/redisstore"
+	"github.com/oidcmw/oidcmw/oidctest"
+)
+
+// redisServer runs a private redis-server on a unix socket, with an
+// append-only file so that data survives a restart.
+type redisServer struct {
+	t    *testing.T
+	dir  string
+	sock string
+	cmd  *exec.Cmd
+}
+
+func startRedis(t *testing.T) *redisServer {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("redis-server not found; .ci/run installs it")
+		}
+		t.Skip("redis-server not installed")
+	}
+	dir := t.TempDir()
+	s := &redisServer{t: t, dir: dir, sock: filepath.Join(dir, "redis.sock")}
+	s.start()
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *redisServer) start() {
+	s.t.Helper()
+	s.cmd = exec.Command("redis-server", "--port", "0", "--unixsocket", s.sock, "--dir", s.dir,
+		"--save", "", "--appendonly", "yes", "--appendfsync", "always")
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	c := redis.NewClient(&redis.Options{Network: "unix", Addr: s.sock})
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Ping(context.Background()).Err() != nil {
+		if time.Now().After(deadline) {
+			s.t.Fatal("redis-server did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (s *redisServer) stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		s.cmd.Process.Kill()
+		s.cmd.Wait()
+		s.cmd = nil
+	}
+}
+
+// TestStoreOutage: with Redis gone the guard fails closed with 503 (never a
+// login loop), quickly; when Redis is back the session works again without
+// restarting the app; no goroutine is left behind.
+func TestStoreOutage(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	rs := startRedis(t)
+	op := oidctest.NewServer(oidctest.Config{})
+	defer op.Close()
+	mux := http.NewServeMux()
+	app := httptest.NewServer(mux)
+	defer app.Close()
+	rc := redis.NewClient(&redis.Options{Network: "unix", Addr: rs.sock,
+		DialTimeout: time.Second, ReadTimeout: 2 * time.Second,
+		WriteTimeout: time.Second, PoolTimeout: time.Second, MaxRetries: -1})
+	defer rc.Close()
+	m, err := oidcmw.New(oidcmw.Options{
+		Issuer: op.URL, ClientID: oidctest.DefaultClientID, ClientSecret: oidctest.DefaultClientSecret,
+		RedirectURL: app.URL + "/auth/callback", Store: redisstore.New(rc),
+		HTTPClient: op.Client(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.HandleFunc("/auth/callback", m.Callback)
+	mux.Handle("/", m.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })))
+
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	defer browser.CloseIdleConnections()
+	get := func() (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, app.URL+"/", nil)
+		req.Header.Set("Accept", "text/html")
+		resp, err := browser.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if status, body := get(); status != 200 || body != "ok" {
+		t.Fatalf("login: %d %q", status, body)
+	}
+
+	rs.stop()
+	start := time.Now()
+	if status, _ := get(); status != http.StatusServiceUnavailable {
+		t.Fatalf("store down: %d, want 503", status)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("store down answered after %v", d)
+	}
+
+	rs.start()
+	if status, body := get(); status != 200 || body != "ok" {
+		t.Fatalf("store back: %d %q", status, body)
+	}
+}
