@@ -38,22 +38,25 @@ func greet(w http.ResponseWriter, r *http.Request) {
 type oidcmwApp struct {
 	srv   *httptest.Server
 	m     *oidcmw.Middleware
-	store *oidcmw.MemoryStore
+	store oidcmw.Store
 }
 
-func newOIDCMWApp(tb testing.TB, issuer string) *oidcmwApp {
+// newOIDCMWApp serves an oidcmw app; opts may set Store and SecretKeys
+// (default: a MemoryStore, records not sealed).
+func newOIDCMWApp(tb testing.TB, issuer string, opts oidcmw.Options) *oidcmwApp {
 	tb.Helper()
 	mux := http.NewServeMux()
-	a := &oidcmwApp{srv: httptest.NewServer(mux), store: oidcmw.NewMemoryStore(nil)}
+	if opts.Store == nil {
+		opts.Store = oidcmw.NewMemoryStore(nil)
+	}
+	a := &oidcmwApp{srv: httptest.NewServer(mux), store: opts.Store}
 	tb.Cleanup(a.srv.Close)
-	m, err := oidcmw.New(oidcmw.Options{
-		Issuer:       issuer,
-		ClientID:     oidctest.DefaultClientID,
-		ClientSecret: oidctest.DefaultClientSecret,
-		RedirectURL:  a.srv.URL + "/auth/callback",
-		Store:        a.store,
-		Logger:       slog.New(slog.NewTextHandler(tbWriter{tb}, nil)),
-	})
+	opts.Issuer = issuer
+	opts.ClientID = oidctest.DefaultClientID
+	opts.ClientSecret = oidctest.DefaultClientSecret
+	opts.RedirectURL = a.srv.URL + "/auth/callback"
+	opts.Logger = slog.New(slog.NewTextHandler(tbWriter{tb}, nil))
+	m, err := oidcmw.New(opts)
 	if err != nil {
 		tb.Fatalf("oidcmw.New: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -17,8 +18,11 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/oauth2"
 
+	"github.com/oidcmw/oidcmw"
+	"github.com/oidcmw/oidcmw/adapters/redisstore"
 	"github.com/oidcmw/oidcmw/oidctest"
 )
 
@@ -55,12 +59,41 @@ func BenchmarkGuard(b *testing.B) {
 		benchGuard(b, h, req, "alice")
 	})
 
-	b.Run("impl=oidcmw", func(b *testing.B) {
-		app, cookie := signedInOIDCMW(b, oidctest.Config{})
-		req := httptest.NewRequest(http.MethodGet, protectedPath, nil)
-		req.AddCookie(cookie)
-		benchGuard(b, app.m.Guard(http.HandlerFunc(greet)), req, "hello alice")
-	})
+	variants := []struct {
+		impl string
+		opts func(b *testing.B) oidcmw.Options
+	}{
+		{"oidcmw", func(*testing.B) oidcmw.Options { return oidcmw.Options{} }},
+		{"oidcmw-sealed", func(*testing.B) oidcmw.Options {
+			return oidcmw.Options{SecretKeys: [][]byte{[]byte(strings.Repeat("k", 32))}}
+		}},
+		{"oidcmw-redis", func(b *testing.B) oidcmw.Options {
+			return oidcmw.Options{Store: redisStore(b)}
+		}},
+	}
+	for _, v := range variants {
+		b.Run("impl="+v.impl, func(b *testing.B) {
+			app, cookie := signedInOIDCMW(b, oidctest.Config{}, v.opts(b))
+			req := httptest.NewRequest(http.MethodGet, protectedPath, nil)
+			req.AddCookie(cookie)
+			benchGuard(b, app.m.Guard(http.HandlerFunc(greet)), req, "hello alice")
+		})
+	}
+}
+
+// redisStore connects to OIDCMW_TEST_REDIS_URL, or skips the benchmark.
+func redisStore(b *testing.B) oidcmw.Store {
+	u := os.Getenv("OIDCMW_TEST_REDIS_URL")
+	if u == "" {
+		b.Skip("set OIDCMW_TEST_REDIS_URL to benchmark the Redis store")
+	}
+	o, err := redis.ParseURL(u)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := redis.NewClient(o)
+	b.Cleanup(func() { c.Close() })
+	return redisstore.New(c)
 }
 
 // BenchmarkGuardSessions is BenchmarkGuard/impl=oidcmw with the default
@@ -69,7 +102,7 @@ func BenchmarkGuard(b *testing.B) {
 func BenchmarkGuardSessions(b *testing.B) {
 	for _, n := range []int{10_000, 100_000} {
 		b.Run("impl=oidcmw/sessions="+strconv.Itoa(n/1000)+"k", func(b *testing.B) {
-			app, cookie := signedInOIDCMW(b, oidctest.Config{})
+			app, cookie := signedInOIDCMW(b, oidctest.Config{}, oidcmw.Options{})
 			// The store is keyed by a hash of the cookie value; this
 			// mirrors sessionKey in the root package so that the extra
 			// entries look like real ones.
@@ -125,11 +158,11 @@ func benchGuard(b *testing.B, h http.Handler, req *http.Request, want string) {
 
 // signedInOIDCMW starts a provider and an oidcmw app, logs in once over
 // HTTP and returns the app and the session cookie.
-func signedInOIDCMW(b *testing.B, cfg oidctest.Config) (*oidcmwApp, *http.Cookie) {
+func signedInOIDCMW(b *testing.B, cfg oidctest.Config, opts oidcmw.Options) (*oidcmwApp, *http.Cookie) {
 	b.Helper()
 	op := oidctest.NewServer(cfg)
 	b.Cleanup(op.Close)
-	app := newOIDCMWApp(b, op.URL)
+	app := newOIDCMWApp(b, op.URL, opts)
 	c := newBrowser(b, http.DefaultTransport)
 	login(b, c, app.srv.URL, op.URL)
 	u, _ := url.Parse(app.srv.URL)
@@ -159,7 +192,7 @@ func BenchmarkLogin(b *testing.B) {
 				url  string
 			}{
 				{"handwritten", newHandwritten(b, op.URL).srv.URL},
-				{"oidcmw", newOIDCMWApp(b, op.URL).srv.URL},
+				{"oidcmw", newOIDCMWApp(b, op.URL, oidcmw.Options{}).srv.URL},
 			}
 			tr := newTransport(b)
 			for _, app := range apps {
