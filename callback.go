@@ -48,7 +48,7 @@ func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var rec pendingRecord
-	if !found || m.decode(b, pkey, &rec) != nil || rec.state != state {
+	if !found || m.decode(b, pkey, &rec) != nil || rec.state != state || !validToken(rec.binding) {
 		m.fail(w, r, ErrStateMismatch)
 		return
 	}
@@ -56,7 +56,7 @@ func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, ErrLoginExpired)
 		return
 	}
-	c, err := r.Cookie(m.loginName)
+	c, err := r.Cookie(m.loginCookieName(rec.binding))
 	if err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(rec.binding)) != 1 {
 		m.fail(w, r, ErrStateMismatch)
 		return

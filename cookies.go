@@ -4,10 +4,34 @@ import (
 	"net/http"
 )
 
-// The browser holds two cookies, each an opaque 130-bit random value and
-// never a token: the session cookie, and the login cookie that binds
-// pending logins to the browser that started them (RFC 9700 §2.1: state
-// bound to the user agent). One login cookie serves any number of tabs.
+// The browser holds two kinds of cookies, each an opaque 130-bit random
+// value and never a token: the session cookie, and the login cookie that
+// binds pending logins to the browser that started them (RFC 9700 §2.1:
+// state bound to the user agent).
+//
+// One login cookie serves any number of tabs: a login reuses the cookie the
+// browser has. Its name carries the first characters of its value, so that
+// when two tabs start the first logins of a browser at the same moment
+// (a restored session), the two new cookies get different names and both
+// survive, instead of the later one overwriting the earlier and failing the
+// other tab's callback.
+
+const bindingNameLen = 8
+
+// loginCookieName is the name of the login cookie holding binding.
+func (m *Middleware) loginCookieName(binding string) string {
+	return m.loginName + "_" + binding[:bindingNameLen]
+}
+
+// browserBinding returns a login cookie value the browser holds, or "".
+func (m *Middleware) browserBinding(r *http.Request) string {
+	for _, c := range r.Cookies() {
+		if validToken(c.Value) && c.Name == m.loginCookieName(c.Value) {
+			return c.Value
+		}
+	}
+	return ""
+}
 
 func (m *Middleware) sessionCookie(value string) *http.Cookie {
 	return &http.Cookie{
@@ -27,7 +51,7 @@ func (m *Middleware) sessionCookie(value string) *http.Cookie {
 // and 127.0.0.1 too).
 func (m *Middleware) loginCookie(value string) *http.Cookie {
 	c := &http.Cookie{
-		Name:     m.loginName,
+		Name:     m.loginCookieName(value),
 		Value:    value,
 		Path:     "/",
 		MaxAge:   int(m.opts.LoginTimeout.Seconds()),

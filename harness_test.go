@@ -152,6 +152,11 @@ func newHarness(t *testing.T, s setup) *harness {
 
 func (h *harness) newBrowser() *http.Client {
 	jar, _ := cookiejar.New(nil)
+	return h.newBrowserWithJar(jar)
+}
+
+// newBrowserWithJar is a browser sharing jar (another tab).
+func (h *harness) newBrowserWithJar(jar http.CookieJar) *http.Client {
 	c := h.app.Client()
 	return &http.Client{
 		Transport:     c.Transport,

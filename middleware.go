@@ -24,7 +24,7 @@ type Middleware struct {
 	opts         Options
 	secure       bool   // RedirectURL is https: Secure cookies, __Host- prefix
 	sessionName  string // session cookie name
-	loginName    string // login (browser binding) cookie name
+	loginName    string // login (browser binding) cookie name prefix
 	callbackPath string
 	disc         discovery
 	logout       http.Handler // handleLogout behind CrossOriginProtection
@@ -200,10 +200,8 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, lo login
 		m.fail(w, r, err)
 		return
 	}
-	binding := ""
-	if c, err := r.Cookie(m.loginName); err == nil && validToken(c.Value) {
-		binding = c.Value
-	} else {
+	binding := m.browserBinding(r)
+	if binding == "" {
 		binding = rand.Text()
 	}
 	maxAge := m.opts.MaxAge

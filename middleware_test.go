@@ -177,6 +177,39 @@ func TestTwoTabs(t *testing.T) {
 	}
 }
 
+// TestTwoTabsStartingTogether: the first two logins of a browser start at
+// the same moment (a restored session), so neither request carries a login
+// cookie. Both callbacks must still succeed.
+func TestTwoTabsStartingTogether(t *testing.T) {
+	h := newHarness(t, setup{})
+	bare := h.newBrowser() // no jar: the two requests carry no cookie
+	bare.Jar = nil
+	var authURLs []string
+	for _, path := range []string{"/tab1", "/tab2"} {
+		resp, _ := h.navigate(bare, path)
+		h.browser.Jar.SetCookies(mustParse(t, h.app.URL), resp.Cookies())
+		authURLs = append(authURLs, resp.Header.Get("Location"))
+	}
+	if n := len(h.browser.Jar.Cookies(mustParse(t, h.app.URL))); n != 2 {
+		t.Fatalf("the browser keeps %d login cookies, want 2", n)
+	}
+	for i, want := range []string{"/tab1", "/tab2"} {
+		resp, _ := h.callback(h.browser, h.authorize(h.browser, authURLs[i]))
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != want {
+			t.Fatalf("tab %d: %d %q (%v)", i+1, resp.StatusCode, resp.Header.Get("Location"), h.lastErr())
+		}
+	}
+	// Later logins reuse a login cookie the browser has: no third one.
+	held := map[string]bool{}
+	for _, c := range h.browser.Jar.Cookies(mustParse(t, h.app.URL)) {
+		held[c.Value] = true
+	}
+	resp, _ := h.navigate(h.browser, "/auth/login")
+	if set := resp.Cookies(); len(set) != 1 || !held[set[0].Value] {
+		t.Fatalf("login cookies set: %v", set)
+	}
+}
+
 func TestPendingLoginsAreCapped(t *testing.T) {
 	h := newHarness(t, setup{opts: func(o *oidcmw.Options) { o.MaxPendingLogins = 2 }})
 	first := h.authorize(h.browser, h.startLogin(h.browser, "/1"))
@@ -367,7 +400,7 @@ func TestFormPost(t *testing.T) {
 	}
 	var login *http.Cookie
 	for _, c := range resp.Cookies() {
-		if c.Name == "__Host-oidcmw_login" {
+		if strings.HasPrefix(c.Name, "__Host-oidcmw_login_") {
 			login = c
 		}
 	}
