@@ -1,0 +1,119 @@
+// server.js runs panva's oidc-provider (a certified OpenID Provider) for the
+// oidcmw interop suite. The Go tests start it with os/exec and read its first
+// stdout line.
+//
+// Environment:
+//   PORT            port on 127.0.0.1; 0 or unset picks a free one
+//   OP_CONFIG       JSON {"clients": [...]}: client metadata as in OpenID
+//                   Connect Dynamic Client Registration 1.0 §2
+//   OP_CONFIG_FILE  the same JSON in a file (used when OP_CONFIG is unset)
+//
+// Stdout: one JSON line once it listens, {"issuer": "...", "kids": [...]}.
+//
+// POST /__rotate (before the provider sees the request) replaces every
+// signing key with new ones and answers {"kids": [...]}. oidc-provider reads
+// its JWKS only when it is constructed, so a rotation builds a new Provider
+// on the same listener; the memory adapter's storage is module-wide and the
+// cookie keys stay, so OP sessions and grants survive it.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+
+import Provider from 'oidc-provider';
+
+const config = JSON.parse(process.env.OP_CONFIG
+  ?? (process.env.OP_CONFIG_FILE ? fs.readFileSync(process.env.OP_CONFIG_FILE, 'utf8') : '{}'));
+const clients = config.clients ?? [];
+const cookieKeys = [crypto.randomBytes(32).toString('base64url')];
+
+// signingKeys returns a fresh RSA, EC P-256 and Ed25519 key as private JWKs.
+// The RSA key has no "alg", so it serves both RS256 and PS256.
+function signingKeys() {
+  const pairs = [
+    crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }),
+    crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+    crypto.generateKeyPairSync('ed25519'),
+  ];
+  return pairs.map(({ privateKey }) => ({
+    ...privateKey.export({ format: 'jwk' }),
+    kid: crypto.randomBytes(8).toString('hex'),
+    use: 'sig',
+  }));
+}
+
+// Pages without the default templates' web font: nothing leaves the machine.
+function page(title, body) {
+  return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${title}</title></head><body>${body}</body></html>`;
+}
+
+function newProvider(issuer, keys) {
+  const provider = new Provider(issuer, {
+    clients,
+    jwks: { keys },
+    cookies: { keys: cookieKeys },
+    pkce: { required: () => true }, // S256 is the only method oidc-provider 9 supports
+    claims: {
+      openid: ['sub'],
+      email: ['email', 'email_verified'],
+      profile: ['name'],
+    },
+    async findAccount(_ctx, id) {
+      return {
+        accountId: id,
+        async claims() {
+          return { sub: id, email: `${id}@example.com`, email_verified: true, name: id };
+        },
+      };
+    },
+    features: {
+      devInteractions: { enabled: true }, // login form (any login/password) and consent
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          ctx.body = page('Logout Request', `<h1>Do you want to sign-out from ${ctx.host}?</h1>${form}
+<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>
+<button type="submit" form="op.logoutForm">No, stay signed in</button>`);
+        },
+        async postLogoutSuccessSource(ctx) {
+          ctx.body = page('Sign-out Success', '<h1>Sign-out Success</h1>');
+        },
+      },
+    },
+    async renderError(ctx, out) {
+      ctx.type = 'html';
+      ctx.body = page('oops', `<h1>oops! something went wrong</h1><pre id="error">${
+        Object.entries(out).map(([k, v]) => `${k}: ${String(v).replace(/[<>&]/g, '')}`).join('\n')}</pre>`);
+    },
+  });
+  // RFC 9207: oidc-provider 9 always sends iss in authorization responses
+  // and advertises authorization_response_iss_parameter_supported.
+  return { provider, callback: provider.callback() };
+}
+
+const kids = (keys) => keys.map((k) => k.kid);
+
+let current;
+let currentKeys;
+let issuer;
+
+const server = http.createServer((req, res) => {
+  if (req.method === 'POST' && req.url === '/__rotate') {
+    currentKeys = signingKeys();
+    current = newProvider(issuer, currentKeys);
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ kids: kids(currentKeys) }));
+    return;
+  }
+  current.callback(req, res);
+});
+
+server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+  issuer = `http://127.0.0.1:${server.address().port}`;
+  currentKeys = signingKeys();
+  current = newProvider(issuer, currentKeys);
+  process.stdout.write(`${JSON.stringify({ issuer, kids: kids(currentKeys) })}\n`);
+});
+
+for (const sig of ['SIGTERM', 'SIGINT']) {
+  process.on(sig, () => process.exit(0));
+}
