@@ -21,6 +21,7 @@
 //	r.Get("/auth/login", m.Login)
 //	r.Get("/auth/callback", m.Callback) // r.Post too with ResponseMode "form_post"
 //	r.Post("/auth/logout", m.Logout)
+//	r.Post("/auth/backchannel-logout", m.BackchannelLogout)
 //	r.With(m.Optional).Get("/", home)   // public page that knows who is signed in
 //	r.Group(func(r chi.Router) {
 //		r.Use(m.Guard)
@@ -74,7 +75,17 @@
 // Implicit and hybrid flows; HMAC-signed ID tokens; a login UI or user
 // database; hooks to skip checks for off-spec providers; forwarded-header
 // trust (the redirect URL is configuration, never derived from a request).
-// Token refresh, revocation and back-channel logout are planned.
+
+// # Sessions
+//
+// A session ends at [Options.IdleTimeout] or [Options.AbsoluteTimeout]. The
+// guard refreshes the access token [Options.RefreshMargin] before it
+// expires, once for all concurrent requests of the session (and once across
+// instances, through a lease in the store). [Middleware.Logout] ends a
+// session at the provider too (RP-Initiated Logout), and
+// [Middleware.BackchannelLogout] lets the provider end sessions
+// (Back-Channel Logout). [Middleware.Require] asks for a recent or stronger
+// authentication on some routes (step-up, RFC 9470).
 //
 // # Stores
 //
