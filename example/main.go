@@ -113,6 +113,9 @@ func newApp(getenv func(string) string, addr string) (h http.Handler, close func
 	r.Get("/auth/callback", m.Callback)
 	r.Post("/auth/callback", m.Callback)
 	r.Post("/auth/logout", m.Logout)
+	// Register http://ADDR/auth/backchannel-logout at the provider as
+	// backchannel_logout_uri. No CSRF protection: the provider calls it.
+	r.Post("/auth/backchannel-logout", m.BackchannelLogout)
 	r.Group(func(r chi.Router) {
 		r.Use(m.Guard)
 		r.Get("/me", me)
