@@ -132,25 +132,31 @@ func newTab(t *testing.T, ctx context.Context) context.Context {
 	return tab
 }
 
-// The OP's pages as server.js and oidc-provider's dev interactions render
-// them, told apart by their forms.
-const pageKind = `(() => {
+// pageKind returns a script that tells the OP's pages apart by the
+// selectors of ui: "login", "consent", "logout", "other", or "" while the
+// page loads or after browse submitted its form.
+func pageKind(ui opUI) string {
+	return `(() => {
 	if (document.readyState !== 'complete' || window.__interopSubmitted) return '';
-	if (document.querySelector('form input[name="login"]')) return 'login';
-	if (document.querySelector('form input[name="prompt"][value="consent"]')) return 'consent';
-	if (document.querySelector('button[name="logout"]')) return 'logout';
+	const has = s => s !== '' && document.querySelector(s) !== null;
+	if (has(` + jsString(ui.login) + `)) return 'login';
+	if (has(` + jsString(ui.consent) + `)) return 'consent';
+	if (has(` + jsString(ui.logout) + `)) return 'logout';
 	return 'other';
 })()`
+}
 
 // browse runs the user's side of the OP's pages until the tab's location
-// satisfies done: it signs in as user on the dev login form (any password
-// is accepted), confirms consent, and confirms a logout. Each step is real
-// typing and clicking in the page. It returns the final location and the
-// pages it acted on, in order. Polling is unavoidable here (the pages
-// load after redirects the test does not trigger itself); the case's
-// deadline bounds it.
-func browse(t *testing.T, ctx context.Context, user string, done func(loc string) bool) (string, []string) {
+// satisfies done: it signs in as the OP's account for user on its login
+// form, confirms consent, and confirms a logout. Each step is real typing
+// and clicking in the page. It returns the final location and the pages it
+// acted on, in order. Polling is unavoidable here (the pages load after
+// redirects the test does not trigger itself); the case's deadline bounds
+// it.
+func browse(t *testing.T, ctx context.Context, o op, user string, done func(loc string) bool) (string, []string) {
 	t.Helper()
+	ui, acct := o.ui(), o.account(user)
+	kindScript := pageKind(ui)
 	var last, otherLoc string
 	var steps []string
 	var otherSince time.Time
@@ -158,7 +164,7 @@ func browse(t *testing.T, ctx context.Context, user string, done func(loc string
 		if ctx.Err() != nil {
 			t.Fatalf("browser: %v; last location %q", ctx.Err(), last)
 		}
-		loc, kind, err := where(ctx)
+		loc, kind, err := whereKind(ctx, kindScript)
 		if err != nil { // between two documents
 			time.Sleep(25 * time.Millisecond)
 			continue
@@ -169,20 +175,26 @@ func browse(t *testing.T, ctx context.Context, user string, done func(loc string
 		}
 		switch kind {
 		case "login", "consent", "logout":
+			if len(steps) > 0 && steps[len(steps)-1] == kind {
+				// The OP showed the page again: it refused what was
+				// entered (wrong password, expired request).
+				body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ''`))
+				t.Fatalf("the OP's %s page came back at %s:\n%s", kind, loc, body)
+			}
 			steps = append(steps, kind)
 		}
 		switch kind {
 		case "login":
 			err = chromedp.Do(ctx,
-				chromedp.SendKeys(`input[name="login"]`, user),
-				chromedp.SendKeys(`input[name="password"]`, "any password"),
+				chromedp.SendKeys(ui.login, acct.login),
+				chromedp.SendKeys(ui.password, acct.password),
 				markSubmitted(),
-				chromedp.Click(`button[type="submit"]`),
+				chromedp.Click(ui.submit),
 			)
 		case "consent":
-			err = chromedp.Do(ctx, markSubmitted(), chromedp.Click(`button[type="submit"]`))
+			err = chromedp.Do(ctx, markSubmitted(), chromedp.Click(ui.consentSubmit))
 		case "logout":
-			err = chromedp.Do(ctx, markSubmitted(), chromedp.Click(`button[name="logout"]`))
+			err = chromedp.Do(ctx, markSubmitted(), chromedp.Click(ui.logout))
 		case "other":
 			// Pages in passing (the OP's self-submitting form_post page)
 			// show for a moment; a page that stays is where the flow stopped.
@@ -209,14 +221,18 @@ func markSubmitted() chromedp.Action[chromedp.Void] {
 	return chromedp.Evaluate[chromedp.Void](`window.__interopSubmitted = true`)
 }
 
-// where reports the tab's location and what kind of page it shows ("" while
-// it loads).
-func where(ctx context.Context) (loc, kind string, err error) {
+// where reports the tab's location and which of o's pages it shows (""
+// while it loads).
+func where(ctx context.Context, o op) (loc, kind string, err error) {
+	return whereKind(ctx, pageKind(o.ui()))
+}
+
+func whereKind(ctx context.Context, kindScript string) (loc, kind string, err error) {
 	type state struct {
 		Loc  string `json:"loc"`
 		Kind string `json:"kind"`
 	}
-	s, err := chromedp.Run(ctx, chromedp.Evaluate[state](`({loc: location.href, kind: `+pageKind+`})`))
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[state](`({loc: location.href, kind: `+kindScript+`})`))
 	return s.Loc, s.Kind, err
 }
 

@@ -1,29 +1,50 @@
 package interop
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 )
 
-// opDir holds server.js and, after `npm ci --prefix interop/op`, node_modules.
-const opDir = "op"
+// op is a running OpenID Provider that the cases log in at.
+type op interface {
+	// Issuer is the OP's issuer URL, at 127.0.0.1.
+	Issuer() string
+	// Kids are the ids of its current ID token signing keys.
+	Kids() []string
+	// account is how the case's user name signs in at this OP.
+	account(name string) account
+	// ui is how the browser finds its way through the OP's pages.
+	ui() opUI
+	// rotate replaces all signing keys and returns the new key ids. Only
+	// called when the OP's kind does not lack featureKeyRotation.
+	rotate(ctx context.Context) ([]string, error)
+}
+
+// account is a user of an OP: what the browser types into its login form,
+// and the subject the OP asserts for that user.
+type account struct {
+	login, password string
+	subject         string
+}
+
+// opUI tells browse how to recognise the OP's pages and fill them in: CSS
+// selectors, "" where the OP has no such page.
+type opUI struct {
+	login         string // the login form's user name field; marks the login page
+	password      string // the login form's password field
+	submit        string // the login form's submit button
+	consent       string // marks the consent page
+	consentSubmit string // the consent page's confirm button
+	logout        string // the logout confirmation button; marks that page
+}
 
 // client is the metadata of one client registered at the OP (OpenID Connect
-// Dynamic Client Registration 1.0 §2), as server.js passes it to
-// oidc-provider.
+// Dynamic Client Registration 1.0 §2). Each kind of OP registers it its own
+// way.
 type client struct {
 	ClientID                 string   `json:"client_id"`
 	ClientSecret             string   `json:"client_secret,omitempty"`
@@ -33,126 +54,59 @@ type client struct {
 	IDTokenSignedResponseAlg string   `json:"id_token_signed_response_alg,omitempty"`
 }
 
-// op is a running oidc-provider process.
-type op struct {
-	Issuer string
-	Kids   []string // the current signing key ids
+// feature is something a case needs from the OP beyond a code flow login
+// with client_secret_basic and an RS256 ID token.
+type feature string
 
-	cmd    *exec.Cmd
-	stderr *syncBuffer
+const (
+	featureClientSecretPost feature = "client_secret_post"
+	featurePublicClient     feature = "public client"
+	featureFormPost         feature = "form_post"
+	featureKeyRotation      feature = "key rotation"
+	featureLogout           feature = "RP-initiated logout"
+)
+
+// featureAlg is ID tokens signed with alg for a client that registered it
+// as its id_token_signed_response_alg.
+func featureAlg(alg string) feature { return feature("ID token alg " + alg) }
+
+// opKind is one OP implementation the cases run against.
+type opKind struct {
+	name  string // the subtest name
+	label string // how skip messages name it
+	// start runs an OP with these clients registered, until the test ends.
+	start func(t *testing.T, clients []client) op
+	// lacks lists the features this OP does not have, and why. A case that
+	// needs one is skipped for this OP with the reason: a documented
+	// capability gap (see README.md), not a missing component.
+	lacks map[feature]string
 }
 
-// startOP runs op/server.js with the given clients on 127.0.0.1 (a free port)
-// and stops it when the test ends. Without node or the installed
-// node_modules, the test is skipped, or failed when CI=true.
-func startOP(t *testing.T, clients []client) *op {
+// opKinds are the OPs of the suite; every case runs against each of them.
+var opKinds = []opKind{nodeKind, zitadelKind}
+
+// eachOP runs f as a subtest per OP kind, named after it.
+func eachOP(t *testing.T, f func(t *testing.T, k opKind)) {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing(t, "node is not on PATH")
-	}
-	if _, err := os.Stat(filepath.Join(opDir, "node_modules", "oidc-provider", "package.json")); err != nil {
-		missing(t, "oidc-provider is not installed: run npm ci --prefix interop/op")
-	}
-	cfg, err := json.Marshal(map[string]any{"clients": clients})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := &op{stderr: &syncBuffer{}}
-	o.cmd = exec.Command(node, "server.js")
-	o.cmd.Dir = opDir
-	o.cmd.Env = append(os.Environ(), "PORT=0", "OP_CONFIG="+string(cfg))
-	o.cmd.Stderr = o.stderr
-	stdout, err := o.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := o.cmd.Start(); err != nil {
-		t.Fatalf("start OP: %v", err)
-	}
-	t.Cleanup(func() {
-		o.stop()
-		if t.Failed() {
-			t.Logf("OP stderr:\n%s", o.stderr.String())
-		}
-	})
-
-	// The first stdout line says where it listens.
-	type hello struct {
-		Issuer string   `json:"issuer"`
-		Kids   []string `json:"kids"`
-	}
-	ready := make(chan hello, 1)
-	failed := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		if !sc.Scan() {
-			failed <- fmt.Errorf("OP exited before it listened: %v", sc.Err())
-			return
-		}
-		var h hello
-		if err := json.Unmarshal(sc.Bytes(), &h); err != nil || h.Issuer == "" {
-			failed <- fmt.Errorf("OP printed %q, want {\"issuer\": ...}", sc.Text())
-			return
-		}
-		ready <- h
-		for sc.Scan() { // keep the pipe drained
-		}
-	}()
-	select {
-	case h := <-ready:
-		o.Issuer, o.Kids = h.Issuer, h.Kids
-	case err := <-failed:
-		t.Fatalf("%v\nstderr:\n%s", err, o.stderr.String())
-	case <-time.After(20 * time.Second):
-		t.Fatalf("OP did not start within 20s\nstderr:\n%s", o.stderr.String())
-	}
-	return o
-}
-
-// stop ends the process (SIGTERM, then SIGKILL after 5 s) and waits for it.
-func (o *op) stop() {
-	if o.cmd.Process == nil {
-		return
-	}
-	_ = o.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() {
-		_ = o.cmd.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		_ = o.cmd.Process.Kill()
-		<-done
+	for _, k := range opKinds {
+		t.Run(k.name, func(t *testing.T) { f(t, k) })
 	}
 }
 
-// rotate replaces all of the OP's signing keys (server.js POST /__rotate)
-// and returns the new key ids. The OP keeps its port, its sessions and its
-// clients; only the JWKS changes.
-func (o *op) rotate(ctx context.Context) ([]string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.Issuer+"/__rotate", nil)
-	if err != nil {
-		return nil, err
+// require skips the test, with the reason, when the OP lacks one of fs.
+func (k opKind) require(t *testing.T, fs ...feature) {
+	t.Helper()
+	for _, f := range fs {
+		if why, ok := k.lacks[f]; ok {
+			t.Skipf("%s: %s", k.label, why)
+		}
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, errors.New("rotate: status " + strconv.Itoa(resp.StatusCode))
-	}
-	var out struct {
-		Kids []string `json:"kids"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return nil, err
-	}
-	o.Kids = out.Kids
-	return out.Kids, nil
+}
+
+// jsString quotes s as a JavaScript string literal.
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
 
 // missing skips the test because a component of the suite is not installed,

@@ -37,7 +37,8 @@ var algClients = map[string]string{
 
 // setup describes one case's RP.
 type setup struct {
-	clientID string // default clientBasic
+	needs    []feature // what the case needs from the OP beyond the basics
+	clientID string    // default clientBasic
 	// host the RP is reached at: "127.0.0.1" (default, same site as the
 	// OP) or "localhost" (another site than the OP at 127.0.0.1).
 	host string
@@ -47,11 +48,11 @@ type setup struct {
 	wrap func(http.Handler) http.Handler
 }
 
-// env is one case: an OP process, and an app behind the middleware (the
-// RP) served by httptest.
+// env is one case: an OP, and an app behind the middleware (the RP) served
+// by httptest.
 type env struct {
 	t     *testing.T
-	op    *op
+	op    op
 	rp    string // the RP's origin as the browser reaches it
 	opts  oidcmw.Options
 	m     *oidcmw.Middleware
@@ -60,16 +61,20 @@ type env struct {
 	errs  []error // what the middleware reported to its error handler
 }
 
-// newEnv starts the RP, then an OP that has the RP's redirect URIs
-// registered, then mounts the middleware:
+// newEnv starts the RP, then an OP of kind k that has the RP's redirect
+// URIs registered, then mounts the middleware:
 //
 //	/ and /me          the guard, then JSON of the identity (meResponse)
 //	/public            no guard; a page with a logout button
 //	GET /auth/login    Login
 //	/auth/callback     Callback, GET and POST
 //	POST /auth/logout  Logout
-func newEnv(t *testing.T, s setup) *env {
+//
+// It skips the case when the OP lacks one of s.needs, or there is no
+// browser.
+func newEnv(t *testing.T, k opKind, s setup) *env {
 	t.Helper()
+	k.require(t, s.needs...)
 	requireBrowser(t) // before starting anything: skip early without one
 	e := &env{t: t, logs: &syncBuffer{}}
 	mux := http.NewServeMux()
@@ -85,13 +90,13 @@ func newEnv(t *testing.T, s setup) *env {
 		e.rp = "http://" + net.JoinHostPort(s.host, port)
 	}
 	secret := randomString(t)
-	e.op = startOP(t, clientsFor(e.rp, secret))
+	e.op = k.start(t, clientsFor(e.rp, secret))
 
 	if s.clientID == "" {
 		s.clientID = clientBasic
 	}
 	e.opts = oidcmw.Options{
-		Issuer:                e.op.Issuer,
+		Issuer:                e.op.Issuer(),
 		ClientID:              s.clientID,
 		ClientSecret:          secret,
 		RedirectURL:           e.rp + "/auth/callback",
@@ -221,16 +226,18 @@ func (e *env) me(ctx context.Context) meResponse {
 }
 
 // login starts at path on the RP, signs in as user at the OP, and checks
-// that the browser lands back on path, signed in as user.
+// that the browser lands back on path, signed in as the OP's subject for
+// user.
 func (e *env) login(ctx context.Context, path, user string) meResponse {
 	e.t.Helper()
 	navigate(e.t, ctx, e.rp+path)
-	if _, steps := browse(e.t, ctx, user, at(e.rp+path)); len(steps) > 0 && steps[0] != "login" {
+	if _, steps := browse(e.t, ctx, e.op, user, at(e.rp+path)); len(steps) > 0 && steps[0] != "login" {
 		e.t.Fatalf("login at %s went through %v, want the OP's login form first", path, steps)
 	}
 	m := e.me(ctx)
-	if m.Subject != user || m.Path != path || m.Issuer != e.op.Issuer {
-		e.t.Fatalf("after login at %s: %+v, want subject %q at %q", path, m, user, path)
+	sub := e.op.account(user).subject
+	if m.Subject != sub || m.Path != path || m.Issuer != e.op.Issuer() {
+		e.t.Fatalf("after login at %s: %+v, want subject %q at %q", path, m, sub, path)
 	}
 	return m
 }
