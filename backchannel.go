@@ -47,10 +47,10 @@ func (m *Middleware) BackchannelLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	status := StatusCode(err)
 	if status < 500 {
-		m.opts.Logger.WarnContext(r.Context(), "oidcmw: logout token refused", "err", err)
+		m.opts.Logger.WarnContext(r.Context(), "oidcmw: logout token refused", "reason", reasonCode(err), "err", err)
 		status = http.StatusBadRequest
 	} else {
-		m.opts.Logger.ErrorContext(r.Context(), "oidcmw: back-channel logout failed", "status", status, "err", err)
+		m.opts.Logger.ErrorContext(r.Context(), "oidcmw: back-channel logout failed", "reason", reasonCode(err), "status", status, "err", err)
 	}
 	h.Set("Content-Type", "application/json")
 	w.WriteHeader(status)

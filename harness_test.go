@@ -147,7 +147,38 @@ func newHarness(t *testing.T, s setup) *harness {
 	mux.HandleFunc("/auth/callback", m.Callback)
 	mux.HandleFunc("GET /public", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "public") })
 	h.browser = h.newBrowser()
+	t.Cleanup(h.checkLogsHoldNoSecret)
 	return h
+}
+
+// checkLogsHoldNoSecret fails the test when anything the middleware logged
+// contains a secret it handled: codes, verifiers, tokens, client
+// credentials, the browser's cookies. It runs after every harness test, so
+// the whole suite is checked.
+func (h *harness) checkLogsHoldNoSecret() {
+	logs := h.logs.String()
+	var secrets []string
+	for _, r := range h.op.Requests() {
+		for _, k := range []string{"code", "code_verifier", "refresh_token", "client_secret", "token", "logout_token"} {
+			secrets = append(secrets, r.Form[k]...)
+		}
+		if a := r.Header.Get("Authorization"); a != "" {
+			_, cred, _ := strings.Cut(a, " ")
+			secrets = append(secrets, cred)
+		}
+	}
+	secrets = append(secrets, h.opts.ClientSecret)
+	if u, err := url.Parse(h.app.URL); err == nil {
+		for _, c := range h.browser.Jar.Cookies(u) {
+			secrets = append(secrets, c.Value)
+		}
+	}
+	for _, s := range secrets {
+		if len(s) >= 8 && strings.Contains(logs, s) {
+			h.t.Errorf("a secret (%.4s...) is in the log:\n%s", s, logs)
+			return
+		}
+	}
 }
 
 func (h *harness) newBrowser() *http.Client {

@@ -296,14 +296,17 @@ func (m *Middleware) capPending(ctx context.Context, binding, state string) erro
 	return nil
 }
 
-// fail logs err (never a token: errors carry none) and hands it to the
+// fail logs err with its stable reason code (for alerting; never a token,
+// code, verifier, secret or cookie: errors carry none) and hands it to the
 // error handler.
 func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status := StatusCode(err)
 	if status >= 500 {
-		m.opts.Logger.ErrorContext(r.Context(), "oidcmw: request failed", "status", status, "path", r.URL.Path, "err", err)
+		m.opts.Logger.ErrorContext(r.Context(), "oidcmw: request failed", "reason", reasonCode(err),
+			"status", status, "path", r.URL.Path, "err", err)
 	} else if err != ErrUnauthenticated {
-		m.opts.Logger.WarnContext(r.Context(), "oidcmw: request refused", "status", status, "path", r.URL.Path, "err", err)
+		m.opts.Logger.WarnContext(r.Context(), "oidcmw: request refused", "reason", reasonCode(err),
+			"status", status, "path", r.URL.Path, "err", err)
 	}
 	m.opts.ErrorHandler(w, r, err)
 }
