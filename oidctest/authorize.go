@@ -19,12 +19,14 @@ type grant struct {
 	challenge   string
 	nonce       string
 	scope       string
+	prompt      string
 	maxAge      string // as requested; "" when absent
+	acr         string
 	user        User
-	authTime    time.Time
+	op          *opSession
 	expires     time.Time
 	used        bool
-	tokens      []string // issued from this code, revoked on replay
+	sess        *session // the tokens issued from this code, revoked on replay
 }
 
 // authzReply is where and how the authorization response goes.
@@ -36,7 +38,9 @@ type authzReply struct {
 }
 
 // authorize is the authorization endpoint (OpenID Connect Core §3.1.2). It
-// approves the configured user without asking.
+// approves the configured user without asking, in the user's OP session
+// (see loginLocked); prompt=none gets login_required when that would mean
+// authenticating anew.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	q := r.Form
 	clientID := q.Get("client_id")
@@ -67,16 +71,29 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	code := randomToken()
 	now := reply.e.now
+	prompt := q.Get("prompt")
+	acr := s.acr
+	if v := strings.Fields(q.Get("acr_values")); len(v) > 0 {
+		acr = v[0]
+	}
 	s.mu.Lock()
+	user := s.user.clone()
+	if hasScope(prompt, "none") && needsLogin(s.logins[user.Subject], now, prompt, q.Get("max_age")) {
+		s.mu.Unlock()
+		s.authzError(w, r, reply, "login_required", "the end user is not signed in")
+		return
+	}
 	s.codes[code] = &grant{
 		clientID:    clientID,
 		redirectURI: redirectURI,
 		challenge:   q.Get("code_challenge"),
 		nonce:       q.Get("nonce"),
 		scope:       q.Get("scope"),
+		prompt:      prompt,
 		maxAge:      q.Get("max_age"),
-		user:        s.user.clone(),
-		authTime:    now,
+		acr:         acr,
+		user:        user,
+		op:          s.loginLocked(user.Subject, now, prompt, q.Get("max_age")),
 		expires:     now.Add(codeLifetime),
 	}
 	s.mu.Unlock()

@@ -54,6 +54,27 @@ const (
 	TokenMissingIDToken Behavior = "token-missing-id-token"        // no id_token
 )
 
+// Refresh behaviours. They affect grant_type=refresh_token requests only;
+// authorization code redemption is unchanged.
+const (
+	RefreshInvalidSub    Behavior = "refresh-token-invalid-sub"    // refreshed ID token's sub is sub + "-other"
+	RefreshInvalidIssuer Behavior = "refresh-token-invalid-issuer" // refreshed ID token's iss is the issuer + "/other"
+	RefreshNoIDToken     Behavior = "refresh-no-id-token"          // refresh response without id_token
+	RefreshInvalidGrant  Behavior = "refresh-invalid-grant"        // refresh grants get 400 invalid_grant
+	RefreshHang          Behavior = "refresh-hang"                 // refresh grants get no answer until the client gives up or Close
+	RefreshServerError   Behavior = "refresh-500"                  // refresh grants get 500 with an HTML body
+	// OfflineAccessNeedsConsent makes the code grant return a refresh_token
+	// only when the authorization request had scope offline_access and
+	// prompt=consent, as node oidc-provider does. Without it every code
+	// grant returns one.
+	OfflineAccessNeedsConsent Behavior = "offline-access-needs-consent"
+)
+
+// UserInfo behaviours.
+const (
+	UserinfoInvalidSub Behavior = "userinfo-invalid-sub" // userinfo's sub is sub + "-other"
+)
+
 // Discovery and JWKS behaviours.
 const (
 	DiscoveryIssuerMismatch Behavior = "discovery-issuer-mismatch" // discovery issuer is URL + "/other"
@@ -79,16 +100,42 @@ type hooks struct {
 	tokenJSON func(e *env, body map[string]any)
 	// discovery edits the discovery document.
 	discovery func(e *env, doc map[string]any)
+	// userinfo edits a successful UserInfo response.
+	userinfo func(e *env, claims map[string]any)
+	// withholdRefresh reports whether the code grant of an authorization
+	// request with scope and prompt gets no refresh token.
+	withholdRefresh func(scope, prompt string) bool
 	// respond answers every request to path instead of the real handler
 	// (failures, hangs).
 	path    string
 	respond func(e *env, w http.ResponseWriter, r *http.Request)
+	// grant, when set, limits idToken, sign, tokenJSON and respond to
+	// token requests with this grant_type.
+	grant string
+}
+
+// appliesTo reports whether h applies to a token request with grant_type
+// grant ("" outside the token endpoint).
+func (h hooks) appliesTo(grant string) bool {
+	return h.grant == "" || h.grant == grant
+}
+
+// withholdRefresh reports whether an active behaviour keeps the refresh
+// token from the code grant of a request with scope and prompt.
+func (e *env) withholdRefresh(scope, prompt string) bool {
+	for _, h := range e.hooks {
+		if h.withholdRefresh != nil && h.withholdRefresh(scope, prompt) {
+			return true
+		}
+	}
+	return false
 }
 
 const (
 	discoveryPath = "/.well-known/openid-configuration"
 	jwksPath      = "/jwks"
 	tokenPath     = "/token"
+	refreshGrant  = "refresh_token"
 )
 
 // behaviors is the misbehaviour table. Adding a behaviour is a constant
@@ -143,6 +190,24 @@ var behaviors = map[Behavior]hooks{
 	TokenTypeWrong:      {tokenJSON: func(e *env, b map[string]any) { b["token_type"] = "MAC" }},
 	TokenMissingIDToken: {tokenJSON: func(e *env, b map[string]any) { delete(b, "id_token") }},
 
+	RefreshInvalidSub: {grant: refreshGrant, idToken: func(e *env, c map[string]any) {
+		sub, _ := c["sub"].(string)
+		c["sub"] = sub + "-other"
+	}},
+	RefreshInvalidIssuer: {grant: refreshGrant, idToken: func(e *env, c map[string]any) { c["iss"] = e.issuer + "/other" }},
+	RefreshNoIDToken:     {grant: refreshGrant, tokenJSON: func(e *env, b map[string]any) { delete(b, "id_token") }},
+	RefreshInvalidGrant:  {grant: refreshGrant, path: tokenPath, respond: invalidGrant},
+	RefreshHang:          {grant: refreshGrant, path: tokenPath, respond: hang},
+	RefreshServerError:   {grant: refreshGrant, path: tokenPath, respond: serverError},
+	OfflineAccessNeedsConsent: {withholdRefresh: func(scope, prompt string) bool {
+		return !hasScope(scope, "offline_access") || !hasScope(prompt, "consent")
+	}},
+
+	UserinfoInvalidSub: {userinfo: func(e *env, c map[string]any) {
+		sub, _ := c["sub"].(string)
+		c["sub"] = sub + "-other"
+	}},
+
 	DiscoveryIssuerMismatch: {discovery: func(e *env, d map[string]any) { d["issuer"] = e.issuer + "/other" }},
 	DiscoveryDown:           {path: discoveryPath, respond: serverError},
 	JWKSDown:                {path: jwksPath, respond: serverError},
@@ -179,6 +244,10 @@ func (s *Server) Misbehave(bs ...Behavior) {
 
 func serverError(e *env, w http.ResponseWriter, r *http.Request) {
 	writeHTML(w, http.StatusInternalServerError, "Internal Server Error", "Something went wrong.")
+}
+
+func invalidGrant(e *env, w http.ResponseWriter, r *http.Request) {
+	oauthError(w, http.StatusBadRequest, "invalid_grant", "the refresh token is no longer valid")
 }
 
 func notJSON(e *env, w http.ResponseWriter, r *http.Request) {

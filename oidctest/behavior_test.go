@@ -108,13 +108,16 @@ func startHang(t *testing.T, s *Server, ctx context.Context, path string) <-chan
 	s.mu.Lock()
 	s.onHang = func() { close(started) }
 	s.mu.Unlock()
-	method := http.MethodGet
+	method, body := http.MethodGet, ""
 	if path == tokenPath {
-		method = http.MethodPost
+		method, body = http.MethodPost, "grant_type=refresh_token"
 	}
-	req, err := http.NewRequestWithContext(ctx, method, s.URL+path, nil)
+	req, err := http.NewRequestWithContext(ctx, method, s.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	errc := make(chan error, 1)
 	go func() {
@@ -136,6 +139,70 @@ func hangCheck(path string) func(*testing.T, *Server) {
 		cancel()
 		if err := <-errc; err == nil {
 			t.Error("hanging request got a response")
+		}
+	}
+}
+
+// refreshCheck runs the code flow, checks that the behaviour left it
+// alone, then sends a refresh grant and checks the raw response.
+func refreshCheck(check func(t *testing.T, s *Server, resp *http.Response, body []byte)) func(*testing.T, *Server) {
+	return func(t *testing.T, s *Server) {
+		tokens := codeGrantUnaffected(t, s)
+		resp, body := post(t, s, "/token", url.Values{
+			"grant_type":    {"refresh_token"},
+			"refresh_token": {tokens["refresh_token"].(string)},
+		}, basicAuth(DefaultClientID, DefaultClientSecret))
+		check(t, s, resp, body)
+	}
+}
+
+// codeGrantUnaffected runs the code flow and checks the tokens are sound.
+func codeGrantUnaffected(t *testing.T, s *Server) map[string]any {
+	t.Helper()
+	tokens := newFlow(s).tokens(t)
+	c := mustVerify(t, s, tokens["id_token"].(string))
+	wantEqual(t, "code grant iss", c["iss"], s.URL)
+	wantEqual(t, "code grant sub", c["sub"], "alice")
+	if rt, _ := tokens["refresh_token"].(string); rt == "" {
+		t.Fatal("code grant: no refresh_token")
+	}
+	return tokens
+}
+
+// refreshedClaims checks a successful refresh and returns the verified
+// claims of its ID token.
+func refreshedClaims(check func(t *testing.T, s *Server, c map[string]any)) func(*testing.T, *Server) {
+	return refreshCheck(func(t *testing.T, s *Server, resp *http.Response, body []byte) {
+		var m map[string]any
+		if err := json.Unmarshal(body, &m); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("refresh: %d %s", resp.StatusCode, body)
+		}
+		check(t, s, mustVerify(t, s, m["id_token"].(string)))
+	})
+}
+
+// offlineAccessCheck checks which authorization requests get a refresh
+// token under OfflineAccessNeedsConsent.
+func offlineAccessCheck(t *testing.T, s *Server) {
+	for _, tt := range []struct {
+		scope, prompt string
+		want          bool
+	}{
+		{"openid offline_access", "consent", true},
+		{"openid offline_access", "login consent", true},
+		{"openid offline_access", "", false},
+		{"openid", "consent", false},
+		{"openid", "", false},
+	} {
+		f := newFlow(s)
+		f.extra = url.Values{"scope": {tt.scope}, "prompt": {tt.prompt}}
+		body := f.tokens(t)
+		_, got := body["refresh_token"]
+		if got != tt.want {
+			t.Errorf("scope %q prompt %q: refresh_token present = %v, want %v", tt.scope, tt.prompt, got, tt.want)
+		}
+		if body["id_token"] == nil || body["access_token"] == nil {
+			t.Errorf("scope %q prompt %q: %v", tt.scope, tt.prompt, body)
 		}
 	}
 }
@@ -261,6 +328,49 @@ var behaviorChecks = map[Behavior]func(*testing.T, *Server){
 	TokenTypeWrong:      tokenField("token_type", "MAC"),
 	TokenMissingIDToken: tokenField("id_token", nil),
 
+	RefreshInvalidSub: refreshedClaims(func(t *testing.T, s *Server, c map[string]any) {
+		wantEqual(t, "sub", c["sub"], "alice-other")
+		wantEqual(t, "iss", c["iss"], s.URL)
+	}),
+	RefreshInvalidIssuer: refreshedClaims(func(t *testing.T, s *Server, c map[string]any) {
+		wantEqual(t, "iss", c["iss"], s.URL+"/other")
+		wantEqual(t, "sub", c["sub"], "alice")
+	}),
+	RefreshNoIDToken: refreshCheck(func(t *testing.T, s *Server, resp *http.Response, body []byte) {
+		var m map[string]any
+		if err := json.Unmarshal(body, &m); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("refresh: %d %s", resp.StatusCode, body)
+		}
+		if _, ok := m["id_token"]; ok || m["access_token"] == nil {
+			t.Errorf("refresh response %v, want access_token without id_token", m)
+		}
+	}),
+	RefreshInvalidGrant: refreshCheck(func(t *testing.T, s *Server, resp *http.Response, body []byte) {
+		var m map[string]any
+		json.Unmarshal(body, &m)
+		wantOAuthError(t, resp.StatusCode, m, http.StatusBadRequest, "invalid_grant")
+	}),
+	RefreshServerError: refreshCheck(func(t *testing.T, s *Server, resp *http.Response, body []byte) {
+		wantEqual(t, "status", resp.StatusCode, http.StatusInternalServerError)
+		if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("Content-Type = %q", resp.Header.Get("Content-Type"))
+		}
+	}),
+	RefreshHang: func(t *testing.T, s *Server) {
+		codeGrantUnaffected(t, s)
+		hangCheck(tokenPath)(t, s)
+	},
+	OfflineAccessNeedsConsent: offlineAccessCheck,
+
+	UserinfoInvalidSub: func(t *testing.T, s *Server) {
+		tokens := newFlow(s).tokens(t)
+		status, info := getJSON(t, s, "/userinfo", bearer(tokens["access_token"]))
+		wantEqual(t, "status", status, http.StatusOK)
+		wantEqual(t, "sub", info["sub"], "alice-other")
+		wantEqual(t, "email", info["email"], "alice@example.com")
+		wantEqual(t, "ID token sub", mustVerify(t, s, tokens["id_token"].(string))["sub"], "alice")
+	},
+
 	DiscoveryIssuerMismatch: func(t *testing.T, s *Server) {
 		_, doc := getJSON(t, s, discoveryPath, nil)
 		wantEqual(t, "issuer", doc["issuer"], s.URL+"/other")
@@ -321,7 +431,7 @@ func TestHangReleasedByClose(t *testing.T) {
 	for _, tt := range []struct {
 		b    Behavior
 		path string
-	}{{TokenHang, tokenPath}, {DiscoveryHang, discoveryPath}} {
+	}{{TokenHang, tokenPath}, {RefreshHang, tokenPath}, {DiscoveryHang, discoveryPath}} {
 		t.Run(string(tt.b), func(t *testing.T) {
 			s := NewServer(Config{})
 			s.Misbehave(tt.b)

@@ -9,7 +9,7 @@ import (
 // 1.0 §3), edited by behaviours.
 func (s *Server) discoveryDoc(e *env) map[string]any {
 	s.mu.Lock()
-	claims := []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "azp"}
+	claims := []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "azp", "sid", "acr"}
 	for k := range s.user.Claims {
 		if !slices.Contains(claims, k) {
 			claims = append(claims, k)
@@ -37,6 +37,8 @@ func (s *Server) discoveryDoc(e *env) map[string]any {
 		"scopes_supported":                               []string{"openid", "profile", "email", "offline_access"},
 		"claims_supported":                               claims,
 		"authorization_response_iss_parameter_supported": s.sendIss,
+		"backchannel_logout_supported":                   true,
+		"backchannel_logout_session_supported":           true,
 	}
 	for _, h := range e.hooks {
 		if h.discovery != nil {

@@ -9,7 +9,7 @@
 //	/authorize                         authorization endpoint (GET or POST)
 //	/token                             token endpoint
 //	/userinfo                          UserInfo endpoint
-//	/end_session                       RP-initiated logout
+//	/end_session                       RP-initiated logout, sends back-channel logout
 //	/revoke                            token revocation (RFC 7009)
 //
 // The server implements the authorization code flow only, strictly: PKCE
@@ -31,6 +31,80 @@
 // For response_mode=form_post the authorization endpoint answers with an
 // auto-submitting page; [ParseFormPost] extracts the form so a test can
 // POST it.
+//
+// # OP session, sid, auth_time and acr
+//
+// The server keeps one OP session per user (by [User.Subject]), standing
+// in for the browser cookie of a real provider. The first authorization
+// authenticates: auth_time is now and the session gets a random sid.
+// Later authorizations reuse both, unless prompt contains login, or
+// max_age is given and now - auth_time > max_age (max_age=0 always
+// re-authenticates, OpenID Connect Core §3.1.2.1): then the user
+// authenticates anew, with a new auth_time and sid. prompt=none gets
+// error=login_required instead of authenticating. [Server.EndUserSession]
+// forgets the session without telling anyone.
+//
+// Every ID token carries sid and auth_time of its OP session, and acr: the
+// first of the request's acr_values, else [Config.ACR], else
+// [DefaultACR]. Refreshed ID tokens keep iss, sub, aud, sid, auth_time and
+// acr, have a fresh iat and exp and no nonce (Core §12.2).
+//
+// # Refresh and revocation
+//
+// Every code grant returns a refresh_token (with [OfflineAccessNeedsConsent],
+// only when scope had offline_access and prompt had consent). Refresh
+// tokens are not rotated unless [Config.RotateRefreshTokens] is set; then
+// each refresh returns a new one and the old one gets invalid_grant. The
+// revocation endpoint authenticates the client, searches every token type
+// whatever token_type_hint says, answers 200 even for unknown tokens, and
+// revoking a refresh token also revokes the access tokens of its grant, so
+// that the refresh token then gets invalid_grant and the access tokens
+// invalid_token. [Server.Revoked] tells a test what was revoked.
+//
+// # Logout
+//
+// The end_session endpoint (RP-Initiated Logout 1.0) checks
+// id_token_hint, if sent: it must be an ID token this server signed, with
+// its current key or one that [Server.RotateKey] replaced, and its issuer;
+// expired ones are accepted. client_id, if sent with a hint, must be the
+// hint's. post_logout_redirect_uri, if sent, must be one of the client's
+// [Client.PostLogoutRedirectURIs] exactly, or any absolute http(s) URL when
+// the client lists none. Otherwise the answer is a 400 page and nothing
+// ends. With a valid hint the OP session of the hint's sub ends (whatever
+// sid the hint names) and every client that got tokens in it and has a [Client.BackchannelLogoutURI] is sent a valid
+// logout token with sub and sid (Back-Channel Logout 1.0 §2.5), one after
+// the other, before the endpoint answers; [Server.BackchannelResults]
+// holds the outcomes. Then it redirects to post_logout_redirect_uri with
+// state, or shows a "signed out" page. Without a hint nothing ends: with
+// no cookies the server cannot tell whose session it is.
+//
+// To test a relying party's back-channel logout endpoint directly, build
+// tokens with [Server.LogoutToken] and post them with
+// [Server.SendBackchannelLogout]. The valid token (no defect) has typ
+// "logout+jwt", iss, aud, iat, exp (iat + 2 minutes), jti, the
+// back-channel logout event and sub and/or sid; a correct relying party
+// answers 200 and ends the matching sessions (by sid, or all of the user's
+// without one). Each [LogoutTokenDefect] ([LogoutTokenDefects] lists them)
+// changes one thing, and a correct relying party answers 400 to each
+// (Back-Channel Logout 1.0 §2.6, §2.8):
+//
+//   - [LogoutAlgNone]: alg "none", empty signature.
+//   - [LogoutWrongAlg]: alg HS256 keyed with the public key PEM, real kid.
+//   - [LogoutBadSignature]: signed by an unrelated key, real kid.
+//   - [LogoutUnknownKid]: signed by an unrelated key whose kid is not in
+//     the JWKS (refetching the JWKS at most once does not help).
+//   - [LogoutWrongTyp]: typ "JWT". Reject: the typ must be logout+jwt
+//     (§2.4, against cross-JWT confusion).
+//   - [LogoutWrongIssuer]: iss is the issuer + "/other".
+//   - [LogoutWrongAud]: aud is "someone-else".
+//   - [LogoutNoEvent]: no events claim.
+//   - [LogoutWrongEvent]: events holds another event type only.
+//   - [LogoutWithNonce]: a nonce claim, which logout tokens must not have.
+//   - [LogoutMissingJTI]: no jti.
+//   - [LogoutMissingIat]: no iat.
+//   - [LogoutOldIat]: iat an hour ago (exp still ahead).
+//   - [LogoutFutureIat]: iat an hour ahead.
+//   - [LogoutNoSubNoSid]: neither sub nor sid.
 //
 // # Misbehaviour
 //
@@ -90,6 +164,29 @@
 //   - [TokenTypeWrong]: token_type "MAC". Reject.
 //   - [TokenMissingIDToken]: no id_token. Reject.
 //
+// Refresh (grant_type=refresh_token only; code redemption is unchanged):
+//
+//   - [RefreshInvalidSub]: the refreshed ID token's sub is sub + "-other".
+//     Reject the refresh (Core §12.2: sub must match) and end the session.
+//   - [RefreshInvalidIssuer]: the refreshed ID token's iss is the issuer +
+//     "/other". Reject, as for sub.
+//   - [RefreshNoIDToken]: no id_token in the refresh response. Accept and
+//     keep the original ID token's claims (Core §12.2: it is optional).
+//   - [RefreshInvalidGrant]: 400 invalid_grant. The session at the OP is
+//     over: end the RP session (log in again).
+//   - [RefreshHang]: no answer until the client gives up or Close. Time out
+//     within the RP's client timeout.
+//   - [RefreshServerError]: 500 with an HTML body. Fail (502) without
+//     ending the session; the refresh may be retried.
+//   - [OfflineAccessNeedsConsent]: the code grant returns a refresh_token
+//     only for scope offline_access with prompt=consent, as node
+//     oidc-provider does. Work without one (or ask for both).
+//
+// UserInfo:
+//
+//   - [UserinfoInvalidSub]: userinfo's sub is sub + "-other". Reject the
+//     response (Core §5.3.4: sub must match the ID token's).
+//
 // Discovery and JWKS:
 //
 //   - [DiscoveryIssuerMismatch]: discovery's issuer is URL + "/other".
@@ -100,13 +197,18 @@
 //   - [AdvertiseWeakAlgs]: discovery also lists "none" and "HS256" as ID
 //     token algorithms. With [AlgNone] or [HS256PublicKey]: reject.
 //
-// Hanging handlers return when the client gives up or [Server.Close] is
-// called, so tests neither leak goroutines nor block in Close.
+// Hanging handlers, and back-channel logout requests that the end_session
+// endpoint is waiting for, return when the client gives up or
+// [Server.Close] is called, so tests neither leak goroutines nor block in
+// Close.
 //
 // # Omissions
 //
-// No login or consent page, no implicit or hybrid flows, no request
-// objects, no dynamic registration, no back-channel logout, no scope-based
-// claim filtering (every claim of the user is in the ID token and
-// userinfo), no at_hash, and no refresh token rotation.
+// No login or consent page, no cookies (one OP session per user instead),
+// no implicit or hybrid flows, no request objects, no dynamic
+// registration, no front-channel or session-management logout, no
+// scope-based claim filtering (every claim of the user is in the ID token
+// and userinfo), no at_hash, no refresh token reuse detection (a rotated
+// refresh token is merely invalid), and no token revocation at logout:
+// ending an OP session leaves issued tokens valid.
 package oidctest

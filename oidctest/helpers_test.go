@@ -59,8 +59,9 @@ type flow struct {
 	verifier    string
 	state       string
 	nonce       string
-	extra       url.Values       // added to the authorization request
-	edit        func(url.Values) // edits the authorization request last
+	extra       url.Values          // added to the authorization request
+	edit        func(url.Values)    // edits the authorization request last
+	auth        func(*http.Request) // client authentication; default: basic for DefaultClientID
 }
 
 func newFlow(s *Server) *flow {
@@ -131,7 +132,7 @@ func (f *flow) code(t *testing.T) string {
 	return p.Get("code")
 }
 
-// redeem exchanges code with basic auth for the default client.
+// redeem exchanges code, authenticating with f.auth.
 func (f *flow) redeem(t *testing.T, code string) (int, http.Header, map[string]any) {
 	t.Helper()
 	form := url.Values{
@@ -140,7 +141,11 @@ func (f *flow) redeem(t *testing.T, code string) (int, http.Header, map[string]a
 		"redirect_uri":  {f.redirectURI},
 		"code_verifier": {f.verifier},
 	}
-	return postJSON(t, f.s, "/token", form, basicAuth(DefaultClientID, DefaultClientSecret))
+	auth := f.auth
+	if auth == nil {
+		auth = basicAuth(DefaultClientID, DefaultClientSecret)
+	}
+	return postJSON(t, f.s, "/token", form, auth)
 }
 
 // tokens runs the whole flow and returns the successful token response.
@@ -304,4 +309,19 @@ func wantEqual(t *testing.T, what string, got, want any) {
 	if got != want {
 		t.Errorf("%s = %v (%T), want %v (%T)", what, got, got, want, want)
 	}
+}
+
+// refresh sends a refresh grant for the default client.
+func refresh(t *testing.T, s *Server, rt string) (int, map[string]any) {
+	t.Helper()
+	status, _, body := postJSON(t, s, "/token", url.Values{
+		"grant_type":    {"refresh_token"},
+		"refresh_token": {rt},
+	}, basicAuth(DefaultClientID, DefaultClientSecret))
+	return status, body
+}
+
+// bearer sets an access token as the Authorization header.
+func bearer(tok any) func(*http.Request) {
+	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok.(string)) }
 }

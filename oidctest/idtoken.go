@@ -9,6 +9,8 @@ type session struct {
 	user     User
 	scope    string
 	authTime time.Time
+	sid      string
+	acr      string
 }
 
 // accessToken is an issued access token.
@@ -18,7 +20,8 @@ type accessToken struct {
 }
 
 // idToken builds, edits (behaviours) and signs an ID token for sess. nonce
-// is empty for refreshes.
+// is empty for refreshes. sid and auth_time come from the OP session the
+// tokens were issued in, acr from the authorization request.
 func (s *Server) idToken(e *env, sess *session, nonce string) (string, error) {
 	claims := map[string]any{}
 	for k, v := range sess.user.Claims {
@@ -31,19 +34,21 @@ func (s *Server) idToken(e *env, sess *session, nonce string) (string, error) {
 	claims["iat"] = e.now.Unix()
 	claims["exp"] = e.now.Add(s.idTTL).Unix()
 	claims["auth_time"] = sess.authTime.Unix()
+	claims["sid"] = sess.sid
+	claims["acr"] = sess.acr
 	if nonce != "" {
 		claims["nonce"] = nonce
 	} else {
 		delete(claims, "nonce")
 	}
 	for _, h := range e.hooks {
-		if h.idToken != nil {
+		if h.idToken != nil && h.appliesTo(e.grant) {
 			h.idToken(e, claims)
 		}
 	}
 	spec := jwsSpec{alg: e.key.alg, kid: e.key.kid, key: e.key.priv}
 	for _, h := range e.hooks {
-		if h.sign != nil {
+		if h.sign != nil && h.appliesTo(e.grant) {
 			h.sign(e, &spec)
 		}
 	}

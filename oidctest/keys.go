@@ -100,11 +100,13 @@ func (k *signingKey) publicPEM() []byte {
 
 // RotateKey replaces the signing key with a freshly generated one with a
 // new kid. The old key leaves the JWKS at once; the next tokens are signed
-// with the new key.
+// with the new key. ID tokens signed with an old key are still accepted as
+// id_token_hint at the end_session endpoint.
 func (s *Server) RotateKey() {
 	k := newSigningKey(s.alg)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.pastKeys = append(s.pastKeys, s.key)
 	s.key = k
 }
 

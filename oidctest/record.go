@@ -80,7 +80,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	e := s.env("")
 	for _, h := range e.hooks {
-		if h.respond != nil && h.path == r.URL.Path {
+		if h.respond != nil && h.path == r.URL.Path && h.appliesTo(r.PostForm.Get("grant_type")) {
 			h.respond(e, w, r)
 			return
 		}

@@ -16,6 +16,10 @@ const (
 	DefaultClientSecret = "oidcmw-test-secret"
 )
 
+// DefaultACR is the acr claim of ID tokens when neither the authorization
+// request's acr_values nor [Config.ACR] name one.
+const DefaultACR = "urn:oidcmw:acr:pwd"
+
 // Config configures a [Server]. The zero value is a working provider with
 // one confidential client ([DefaultClientID]) and one user ([DefaultUser]).
 type Config struct {
@@ -41,6 +45,16 @@ type Config struct {
 	// out of authorization responses, a legitimate configuration. Default:
 	// supported and sent (RFC 9207).
 	DisableIssParameter bool
+	// ACR is the acr claim of ID tokens when the authorization request has
+	// no acr_values. Default: "urn:oidcmw:acr:pwd".
+	ACR string
+	// RotateRefreshTokens makes every refresh grant return a new
+	// refresh_token and invalidate the one it used (a second use gets
+	// invalid_grant). Default: refresh tokens are not rotated.
+	RotateRefreshTokens bool
+	// HTTPClient sends back-channel logout requests. Default: a client with
+	// a 10-second timeout.
+	HTTPClient *http.Client
 }
 
 // Client is a registered OAuth client.
@@ -55,6 +69,14 @@ type Client struct {
 	// "client_secret_basic", "client_secret_post" or "none". Default:
 	// client_secret_basic when Secret is set, else none.
 	AuthMethod string
+	// BackchannelLogoutURI receives logout tokens when the end user's OP
+	// session ends at the end_session endpoint (OpenID Connect Back-Channel
+	// Logout 1.0 §2.2). Default: none, the client is not notified.
+	BackchannelLogoutURI string
+	// PostLogoutRedirectURIs are compared exactly with the
+	// post_logout_redirect_uri of logout requests. Empty: any absolute http
+	// or https URL is accepted.
+	PostLogoutRedirectURIs []string
 }
 
 func (c Client) authMethod() string {
@@ -92,8 +114,8 @@ func (u User) clone() User {
 
 // Server is an OpenID Provider listening on a loopback address, for tests.
 // It implements the authorization code flow with PKCE, refresh tokens,
-// userinfo, RP-initiated logout and revocation, and can be switched to
-// misbehave (see [Behavior]). All methods are safe for concurrent use.
+// userinfo, RP-initiated and back-channel logout and revocation, and can
+// be switched to misbehave (see [Behavior]). All methods are safe for concurrent use.
 type Server struct {
 	// URL is the issuer, e.g. http://127.0.0.1:41234, without a trailing
 	// slash. It is empty until Start.
@@ -108,6 +130,9 @@ type Server struct {
 	accessTTL time.Duration
 	idTTL     time.Duration
 	sendIss   bool
+	acr       string
+	rotate    bool
+	hc        *http.Client
 	onHang    func() // test hook: a hang behaviour started waiting
 
 	mu        sync.Mutex
@@ -115,10 +140,14 @@ type Server struct {
 	clients   map[string]Client
 	user      User
 	key       *signingKey
+	pastKeys  []*signingKey // rotated out; still accepted in id_token_hint
 	behaviors []Behavior
 	codes     map[string]*grant
 	access    map[string]accessToken
 	refresh   map[string]*session
+	revoked   map[string]bool
+	logins    map[string]*opSession // by subject
+	results   []BackchannelResult
 	requests  []Request
 }
 
@@ -141,11 +170,16 @@ func NewUnstartedServer(cfg Config) *Server {
 		accessTTL: cfg.AccessTokenLifetime,
 		idTTL:     cfg.IDTokenLifetime,
 		sendIss:   !cfg.DisableIssParameter,
+		acr:       cfg.ACR,
+		rotate:    cfg.RotateRefreshTokens,
+		hc:        cfg.HTTPClient,
 		clients:   map[string]Client{},
 		user:      cfg.User.clone(),
 		codes:     map[string]*grant{},
 		access:    map[string]accessToken{},
 		refresh:   map[string]*session{},
+		revoked:   map[string]bool{},
+		logins:    map[string]*opSession{},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -155,6 +189,12 @@ func NewUnstartedServer(cfg Config) *Server {
 	}
 	if !supportedAlg(s.alg) {
 		panic(fmt.Sprintf("oidctest: unsupported Alg %q", s.alg))
+	}
+	if s.acr == "" {
+		s.acr = DefaultACR
+	}
+	if s.hc == nil {
+		s.hc = &http.Client{Timeout: backchannelTimeout}
 	}
 	if s.accessTTL <= 0 {
 		s.accessTTL = time.Hour
@@ -238,6 +278,7 @@ func (s *Server) SetUser(u User) {
 
 func cloneClient(c Client) Client {
 	c.RedirectURIs = append([]string(nil), c.RedirectURIs...)
+	c.PostLogoutRedirectURIs = append([]string(nil), c.PostLogoutRedirectURIs...)
 	return c
 }
 
@@ -247,6 +288,7 @@ type env struct {
 	now      time.Time
 	issuer   string
 	clientID string
+	grant    string // grant_type of a token request, else ""
 	key      *signingKey
 	hooks    []hooks
 	closed   <-chan struct{}

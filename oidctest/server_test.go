@@ -28,6 +28,8 @@ func TestDiscovery(t *testing.T) {
 		"end_session_endpoint":   s.URL + "/end_session",
 		"revocation_endpoint":    s.URL + "/revoke",
 		"authorization_response_iss_parameter_supported": true,
+		"backchannel_logout_supported":                   true,
+		"backchannel_logout_session_supported":           true,
 	} {
 		wantEqual(t, k, doc[k], want)
 	}
@@ -48,7 +50,7 @@ func TestDiscovery(t *testing.T) {
 		t.Errorf("scopes_supported = %v", scopes)
 	}
 	claims := strs(doc["claims_supported"])
-	for _, c := range []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "email", "name"} {
+	for _, c := range []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "acr", "email", "name"} {
 		if !slices.Contains(claims, c) {
 			t.Errorf("claims_supported = %v, want %s", claims, c)
 		}

@@ -32,10 +32,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 
 // redeemCode exchanges an authorization code. A code is consumed by the
 // first attempt to redeem it, successful or not; a replay also revokes
-// the tokens issued from it (RFC 6749 §4.1.2).
+// the tokens issued from it (RFC 6749 §4.1.2). The client is remembered
+// in the OP session for back-channel logout.
 func (s *Server) redeemCode(w http.ResponseWriter, r *http.Request, c Client) {
 	f := r.PostForm
 	e := s.env(c.ID)
+	e.grant = "authorization_code"
 	s.mu.Lock()
 	g := s.codes[f.Get("code")]
 	problem := ""
@@ -44,7 +46,7 @@ func (s *Server) redeemCode(w http.ResponseWriter, r *http.Request, c Client) {
 		problem = "unknown code"
 	case g.used:
 		problem = "code already used"
-		s.revokeLocked(g.tokens...)
+		s.revokeSessionLocked(g.sess)
 	case g.clientID != c.ID:
 		problem = "code was issued to another client"
 	case !e.now.Before(g.expires):
@@ -62,19 +64,27 @@ func (s *Server) redeemCode(w http.ResponseWriter, r *http.Request, c Client) {
 		oauthError(w, http.StatusBadRequest, "invalid_grant", problem)
 		return
 	}
-	sess := &session{clientID: c.ID, user: g.user, scope: g.scope, authTime: g.authTime}
+	sess := &session{clientID: c.ID, user: g.user, scope: g.scope,
+		authTime: g.op.authTime, sid: g.op.sid, acr: g.acr}
+	g.sess = sess
+	g.op.clients[c.ID] = true
 	at, rt := randomToken(), randomToken()
 	s.access[at] = accessToken{sess: sess, expires: e.now.Add(s.accessTTL)}
-	s.refresh[rt] = sess
-	g.tokens = []string{at, rt}
+	if e.withholdRefresh(g.scope, g.prompt) {
+		rt = ""
+	} else {
+		s.refresh[rt] = sess
+	}
 	s.mu.Unlock()
 	s.writeTokens(w, e, sess, at, rt, g.nonce)
 }
 
-// refreshTokens answers a refresh_token grant (RFC 6749 §6): a new access
-// token and ID token; the refresh token is not rotated.
+// refreshTokens answers a refresh_token grant (RFC 6749 §6, OpenID Connect
+// Core §12.2): a new access token and ID token, and with
+// Config.RotateRefreshTokens a new refresh token that replaces the old.
 func (s *Server) refreshTokens(w http.ResponseWriter, r *http.Request, c Client) {
 	e := s.env(c.ID)
+	e.grant = refreshGrant
 	rt := r.PostForm.Get("refresh_token")
 	s.mu.Lock()
 	sess := s.refresh[rt]
@@ -83,6 +93,11 @@ func (s *Server) refreshTokens(w http.ResponseWriter, r *http.Request, c Client)
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "invalid refresh_token")
 		return
 	}
+	if s.rotate {
+		delete(s.refresh, rt)
+		rt = randomToken()
+		s.refresh[rt] = sess
+	}
 	at := randomToken()
 	s.access[at] = accessToken{sess: sess, expires: e.now.Add(s.accessTTL)}
 	s.mu.Unlock()
@@ -90,6 +105,7 @@ func (s *Server) refreshTokens(w http.ResponseWriter, r *http.Request, c Client)
 }
 
 // writeTokens writes a successful token response, edited by behaviours.
+// rt is empty when no refresh token is issued.
 func (s *Server) writeTokens(w http.ResponseWriter, e *env, sess *session, at, rt, nonce string) {
 	idt, err := s.idToken(e, sess, nonce)
 	if err != nil {
@@ -104,8 +120,11 @@ func (s *Server) writeTokens(w http.ResponseWriter, e *env, sess *session, at, r
 		"id_token":      idt,
 		"scope":         sess.scope,
 	}
+	if rt == "" {
+		delete(body, "refresh_token")
+	}
 	for _, h := range e.hooks {
-		if h.tokenJSON != nil {
+		if h.tokenJSON != nil && h.appliesTo(e.grant) {
 			h.tokenJSON(e, body)
 		}
 	}

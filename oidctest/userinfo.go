@@ -6,7 +6,8 @@ import (
 )
 
 // userinfo is the UserInfo endpoint (OpenID Connect Core §5.3). It takes
-// the access token from the Authorization header only (RFC 6750 §2.1).
+// the access token from the Authorization header only (RFC 6750 §2.1) and
+// answers with every claim of the user the token was issued for.
 func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !strings.EqualFold(scheme, "Bearer") || tok == "" {
@@ -28,5 +29,10 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 		claims[k] = v
 	}
 	claims["sub"] = at.sess.user.Subject
+	for _, h := range e.hooks {
+		if h.userinfo != nil {
+			h.userinfo(e, claims)
+		}
+	}
 	writeJSON(w, http.StatusOK, claims)
 }
