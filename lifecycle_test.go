@@ -243,3 +243,25 @@ func TestOfflineAccessAsksConsent(t *testing.T) {
 		t.Errorf("authorization request %v", q)
 	}
 }
+
+// lateStore keeps entries far longer than asked, like a store that evicts
+// late (scs backends judge expiry by their own clock, Redis by its own).
+type lateStore struct{ oidcmw.Store }
+
+func (s lateStore) Put(ctx context.Context, k string, v []byte, ttl time.Duration) error {
+	return s.Store.Put(ctx, k, v, 1000*ttl)
+}
+
+// TestTimeoutsDoNotDependOnStoreEviction: the middleware checks a
+// session's end itself.
+func TestTimeoutsDoNotDependOnStoreEviction(t *testing.T) {
+	h := newHarness(t, setup{opts: func(o *oidcmw.Options) {
+		o.Store = lateStore{o.Store}
+		o.IdleTimeout = time.Hour
+	}})
+	h.login(h.browser, "/")
+	h.clock.Advance(61 * time.Minute)
+	if h.signedIn(h.browser) {
+		t.Fatal("an idle session lived on because the store kept it")
+	}
+}

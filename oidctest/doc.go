@@ -99,6 +99,8 @@
 //   - [LogoutWrongAud]: aud is "someone-else".
 //   - [LogoutNoEvent]: no events claim.
 //   - [LogoutWrongEvent]: events holds another event type only.
+//   - [LogoutEventNotObj]: the logout event's value is a string, not the
+//     JSON object §2.4 requires.
 //   - [LogoutWithNonce]: a nonce claim, which logout tokens must not have.
 //   - [LogoutMissingJTI]: no jti.
 //   - [LogoutMissingIat]: no iat.

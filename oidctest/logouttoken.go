@@ -30,6 +30,7 @@ const (
 	LogoutWrongAlg     LogoutTokenDefect = "rpinitlogout-wrong-alg"   // alg HS256 keyed with the public key PEM
 	LogoutWrongAud     LogoutTokenDefect = "rpinitlogout-wrong-aud"   // aud is "someone-else"
 	LogoutWrongEvent   LogoutTokenDefect = "rpinitlogout-wrong-event" // events holds another event type only
+	LogoutEventNotObj  LogoutTokenDefect = "event-not-object"         // the logout event's value is a string, not a JSON object
 	LogoutWrongIssuer  LogoutTokenDefect = "rpinitlogout-wrong-iss"   // iss is the issuer + "/other"
 	LogoutMissingJTI   LogoutTokenDefect = "missing-jti"              // no jti
 	LogoutMissingIat   LogoutTokenDefect = "missing-iat"              // no iat
@@ -62,6 +63,9 @@ var logoutDefects = map[LogoutTokenDefect]logoutEdit{
 	LogoutWrongAud:  {claims: func(e *env, c map[string]any) { c["aud"] = "someone-else" }},
 	LogoutWrongEvent: {claims: func(e *env, c map[string]any) {
 		c["events"] = map[string]any{otherEvent: map[string]any{}}
+	}},
+	LogoutEventNotObj: {claims: func(e *env, c map[string]any) {
+		c["events"] = map[string]any{backchannelEvent: "logout"}
 	}},
 	LogoutWrongIssuer: {claims: func(e *env, c map[string]any) { c["iss"] = e.issuer + "/other" }},
 	LogoutMissingJTI:  {claims: func(e *env, c map[string]any) { delete(c, "jti") }},

@@ -106,6 +106,11 @@ var defectChecks = map[LogoutTokenDefect]defectCheck{
 	LogoutWrongAud: {claims: []string{"aud"}, signed: true, check: func(t *testing.T, s *Server, raw string, h, c map[string]any) {
 		wantEqual(t, "aud", c["aud"], "someone-else")
 	}},
+	LogoutEventNotObj: {claims: []string{"events"}, signed: true, check: func(t *testing.T, s *Server, raw string, h, c map[string]any) {
+		if ev, _ := c["events"].(map[string]any); ev[backchannelEvent] != "logout" {
+			t.Errorf("events = %v", c["events"])
+		}
+	}},
 	LogoutWrongEvent: {claims: []string{"events"}, signed: true, check: func(t *testing.T, s *Server, raw string, h, c map[string]any) {
 		ev, _ := c["events"].(map[string]any)
 		if _, ok := ev[backchannelEvent]; ok || len(ev) != 1 {
