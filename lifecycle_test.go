@@ -265,3 +265,49 @@ func TestTimeoutsDoNotDependOnStoreEviction(t *testing.T) {
 		t.Fatal("an idle session lived on because the store kept it")
 	}
 }
+
+// TestRefreshAcrossInstances: two instances share the store; requests on
+// both at expiry cause one refresh grant (a lease in the store), and the
+// session keeps the newest rotated refresh token, so the next refresh works.
+func TestRefreshAcrossInstances(t *testing.T) {
+	h := newHarness(t, setup{op: oidctest.Config{RotateRefreshTokens: true}})
+	secondInstance(t, h) // /b/ is guarded by another Middleware on the same store
+	h.login(h.browser, "/")
+	h.clock.Advance(time.Hour - 10*time.Second)
+	var wg sync.WaitGroup
+	for i := range 40 {
+		path := "/api"
+		if i%2 == 1 {
+			path = "/b/api"
+		}
+		wg.Go(func() {
+			resp, err := h.browser.Do(mustRequest(t, h.app.URL+path))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("%s: %d", path, resp.StatusCode)
+			}
+		})
+	}
+	wg.Wait()
+	if n := refreshGrants(h.op); n != 1 {
+		t.Fatalf("%d refresh grants across two instances, want 1", n)
+	}
+	h.clock.Advance(time.Hour)
+	if !h.signedIn(h.browser) || refreshGrants(h.op) != 2 {
+		t.Fatal("the second refresh failed: the session kept an old refresh token")
+	}
+}
+
+func mustRequest(t *testing.T, u string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/json")
+	return req
+}
