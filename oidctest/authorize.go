@@ -78,6 +78,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	user := s.user.clone()
+	if hint := q.Get("login_hint"); hint != "" && s.hintUser {
+		user.Subject = hint
+	}
 	if hasScope(prompt, "none") && needsLogin(s.logins[user.Subject], now, prompt, q.Get("max_age")) {
 		s.mu.Unlock()
 		s.authzError(w, r, reply, "login_required", "the end user is not signed in")

@@ -135,3 +135,20 @@ func TestParseFormPost(t *testing.T) {
 		}
 	}
 }
+
+func TestLoginHintSelectsUser(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		s := NewServer(Config{LoginHintSelectsUser: on})
+		f := newFlow(s)
+		f.extra = url.Values{"login_hint": {"bob"}}
+		_, _, claims := f.idToken(t)
+		want := "alice"
+		if on {
+			want = "bob"
+		}
+		if claims["sub"] != want {
+			t.Errorf("LoginHintSelectsUser=%v: sub %v, want %s", on, claims["sub"], want)
+		}
+		s.Close()
+	}
+}

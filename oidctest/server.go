@@ -45,6 +45,11 @@ type Config struct {
 	// out of authorization responses, a legitimate configuration. Default:
 	// supported and sent (RFC 9207).
 	DisableIssParameter bool
+	// LoginHintSelectsUser makes a login_hint in the authorization request
+	// sign in the user with that Subject (and the configured user's other
+	// claims), so that a load test can log in many users at once. Default:
+	// login_hint is ignored.
+	LoginHintSelectsUser bool
 	// ACR is the acr claim of ID tokens when the authorization request has
 	// no acr_values. Default: "urn:oidcmw:acr:pwd".
 	ACR string
@@ -132,6 +137,7 @@ type Server struct {
 	sendIss   bool
 	acr       string
 	rotate    bool
+	hintUser  bool // login_hint selects the subject
 	hc        *http.Client
 	onHang    func() // test hook: a hang behaviour started waiting
 
@@ -171,6 +177,7 @@ func NewUnstartedServer(cfg Config) *Server {
 		idTTL:     cfg.IDTokenLifetime,
 		sendIss:   !cfg.DisableIssParameter,
 		acr:       cfg.ACR,
+		hintUser:  cfg.LoginHintSelectsUser,
 		rotate:    cfg.RotateRefreshTokens,
 		hc:        cfg.HTTPClient,
 		clients:   map[string]Client{},

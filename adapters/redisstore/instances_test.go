@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -11,70 +12,97 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/oidcmw/oidcmw"
 	"github.com/oidcmw/oidcmw/adapters/redisstore"
 	"github.com/oidcmw/oidcmw/oidctest"
 )
 
-// TestTwoInstances runs two app instances sharing one Redis behind a
-// round-robin balancer: a login started on one completes on the other, both
-// serve the session, and a callback delivered to both at once is redeemed
-// once.
-func TestTwoInstances(t *testing.T) {
-	c := client(t)
-	op := oidctest.NewServer(oidctest.Config{})
-	defer op.Close()
+// cluster is two app instances sharing one Redis behind a round-robin
+// balancer, in front of one provider.
+type cluster struct {
+	op *oidctest.Server
+	lb *httptest.Server
+}
 
+func newCluster(t *testing.T, c *redis.Client, cfg oidctest.Config) *cluster {
+	t.Helper()
+	op := oidctest.NewServer(cfg)
+	t.Cleanup(op.Close)
 	var instances [2]http.Handler
 	var next atomic.Uint32
 	lb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		instances[next.Add(1)%2].ServeHTTP(w, r)
 	}))
-	defer lb.Close()
+	t.Cleanup(lb.Close)
 	for i := range instances {
 		m, err := oidcmw.New(oidcmw.Options{
 			Issuer: op.URL, ClientID: oidctest.DefaultClientID, ClientSecret: oidctest.DefaultClientSecret,
 			RedirectURL: lb.URL + "/auth/callback",
 			Store:       redisstore.New(c),
 			SecretKeys:  [][]byte{[]byte(strings.Repeat("k", 32))},
+			LoginParams: []string{"login_hint"},
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		mux := http.NewServeMux()
 		mux.HandleFunc("/auth/callback", m.Callback)
+		mux.HandleFunc("/auth/login", m.Login)
+		mux.HandleFunc("POST /auth/logout", m.Logout)
 		mux.Handle("/", m.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			id, _ := oidcmw.FromContext(r.Context())
 			io.WriteString(w, id.Subject)
 		})))
 		instances[i] = mux
 	}
+	return &cluster{op: op, lb: lb}
+}
 
+// browser is a cookie jar client that does not follow redirects.
+func browser() *http.Client {
 	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, Timeout: 5 * time.Second,
+	return &http.Client{Jar: jar, Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	get := func(u string) *http.Response {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, u, nil)
-		req.Header.Set("Accept", "text/html")
-		resp, err := browser.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp
+}
+
+func send(c *http.Client, method, u string, hdr ...string) (*http.Response, string, error) {
+	req, _ := http.NewRequest(method, u, nil)
+	req.Header.Set("Accept", "text/html")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
 	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b), nil
+}
 
-	authURL := get(lb.URL + "/me").Header.Get("Location") // instance A
-	callback := get(authURL).Header.Get("Location")
+// TestTwoInstances: a login started on one instance completes on the
+// other, both serve the session, a callback delivered to both at once is
+// redeemed once, and logout on one ends the session on both.
+func TestTwoInstances(t *testing.T) {
+	cl := newCluster(t, client(t), oidctest.Config{})
+	b := browser()
+	resp, _, err := send(b, http.MethodGet, cl.lb.URL+"/me") // instance A
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _, err = send(b, http.MethodGet, resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	callback := resp.Header.Get("Location")
 
-	// The same callback reaches both instances at once: one wins.
 	var wg sync.WaitGroup
 	var wins atomic.Int32
 	for range 2 {
 		wg.Go(func() {
-			if get(callback).StatusCode == http.StatusSeeOther {
+			if resp, _, err := send(b, http.MethodGet, callback); err == nil && resp.StatusCode == http.StatusSeeOther {
 				wins.Add(1)
 			}
 		})
@@ -84,8 +112,55 @@ func TestTwoInstances(t *testing.T) {
 		t.Fatalf("%d callbacks succeeded, want exactly 1", wins.Load())
 	}
 	for range 4 { // alternates between the instances
-		if resp := get(lb.URL + "/me"); resp.StatusCode != http.StatusOK {
+		if resp, _, _ := send(b, http.MethodGet, cl.lb.URL+"/me"); resp.StatusCode != http.StatusOK {
 			t.Fatalf("/me on a second instance: %d", resp.StatusCode)
 		}
+	}
+	if resp, _, _ := send(b, http.MethodPost, cl.lb.URL+"/auth/logout", "Origin", cl.lb.URL); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout: %d", resp.StatusCode)
+	}
+	for range 2 {
+		if resp, _, _ := send(b, http.MethodGet, cl.lb.URL+"/me", "Accept", "application/json"); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("/me after logout: %d", resp.StatusCode)
+		}
+	}
+}
+
+// TestConcurrentLoginsAcrossInstances logs in 100 users at once through
+// two instances and checks that no session is lost or crossed: each
+// browser sees its own sub on both instances.
+func TestConcurrentLoginsAcrossInstances(t *testing.T) {
+	const users = 100
+	cl := newCluster(t, client(t), oidctest.Config{LoginHintSelectsUser: true})
+	var wg sync.WaitGroup
+	errs := make(chan error, users)
+	for i := range users {
+		wg.Go(func() {
+			sub := fmt.Sprintf("user-%03d", i)
+			b := browser()
+			u := cl.lb.URL + "/auth/login?return_to=/me&login_hint=" + sub
+			for hop := 0; hop < 3; hop++ { // login, provider, callback
+				resp, _, err := send(b, http.MethodGet, u)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if u = resp.Header.Get("Location"); strings.HasPrefix(u, "/") {
+					u = cl.lb.URL + u
+				}
+			}
+			for range 4 {
+				resp, body, err := send(b, http.MethodGet, cl.lb.URL+"/me")
+				if err != nil || resp.StatusCode != http.StatusOK || body != sub {
+					errs <- fmt.Errorf("%s sees %d %q (%v)", sub, resp.StatusCode, body, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
