@@ -86,6 +86,8 @@ func newApp(getenv func(string) string, addr string) (h http.Handler, close func
 		if err != nil {
 			return nil, close, fmt.Errorf("REDIS_URL: %w", err)
 		}
+		// Fail fast when Redis is down: the guard answers 503 within these.
+		ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout = 2*time.Second, 2*time.Second, 2*time.Second
 		rc := redis.NewClient(ro)
 		closers = append(closers, func() { rc.Close() })
 		opts.Store = redisstore.New(rc)
