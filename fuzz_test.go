@@ -64,9 +64,9 @@ func FuzzRecords(f *testing.F) {
 				t.Fatalf("re-decoding a decoded session record: %v", err)
 			}
 		}
-		var p pendingRecord
-		if p.unmarshal(b) == nil && string(p.marshal()) != string(b) {
-			t.Fatalf("pending record does not round-trip")
+		var p, again pendingRecord
+		if p.unmarshal(b) == nil && (again.unmarshal(p.marshal()) != nil || again != p) {
+			t.Fatalf("pending record does not round-trip: %+v, %+v", p, again)
 		}
 	})
 }
