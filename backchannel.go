@@ -123,6 +123,9 @@ func (m *Middleware) verifyLogoutToken(ctx context.Context, p *provider, raw str
 	if err != nil {
 		return "", "", "", bad("%v", err)
 	}
+	if _, ok := m.tenantOf(lt.Issuer); m.opts.TenantIssuer != "" && !ok {
+		return "", "", "", bad("iss %q is not a tenant issuer", lt.Issuer)
+	}
 	var claims struct {
 		Events map[string]json.RawMessage `json:"events"`
 		Iat    *float64                   `json:"iat"`

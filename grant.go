@@ -118,7 +118,7 @@ func (m *Middleware) AuthorizationCodeGrant(ctx context.Context, r *http.Request
 		return nil, err
 	}
 	if iss, ok := params["iss"]; ok {
-		if iss[0] != p.issuer {
+		if !m.issuerParamOK(p, iss[0]) {
 			return nil, ErrIssuerMismatch
 		}
 	} else if p.issParameter {

@@ -53,6 +53,7 @@ func (m *Middleware) verifyIDToken(ctx context.Context, p *provider, raw string,
 		AuthTime *float64 `json:"auth_time"`
 		Sid      string   `json:"sid"`
 		ACR      string   `json:"acr"`
+		Tid      string   `json:"tid"`
 	}
 	var payload json.RawMessage
 	if err := tok.Claims(&payload); err != nil {
@@ -65,6 +66,9 @@ func (m *Middleware) verifyIDToken(ctx context.Context, p *provider, raw string,
 	skew := m.opts.ClockSkew
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidIDToken}, a...)...)
+	}
+	if err := m.checkTenantIssuer(tok.Issuer, extra.Tid); err != nil {
+		return nil, err
 	}
 	// azp: required with several audiences, and must be us when present.
 	if len(tok.Audience) > 1 && extra.Azp == nil {

@@ -22,6 +22,19 @@ type Options struct {
 	// document's "issuer" must equal this value exactly. Required.
 	Issuer string
 
+	// TenantIssuer is the one named quirk for multi-tenant Microsoft Entra
+	// ID apps, whose Issuer is https://login.microsoftonline.com/organizations/v2.0
+	// (or /common/v2.0) but whose discovery document names the template
+	// "https://login.microsoftonline.com/{tenantid}/v2.0". Set TenantIssuer
+	// to that template: discovery's issuer must equal it, and each ID
+	// token's iss must equal it with {tenantid} replaced by the token's tid
+	// claim. Default: none; issuers compare exactly.
+	TenantIssuer string
+
+	// AllowedTenants, with TenantIssuer, lists the tenant ids (tid) whose
+	// users may sign in. Default: any tenant.
+	AllowedTenants []string
+
 	// ClientID is the client identifier registered at the provider. Required.
 	ClientID string
 
@@ -192,6 +205,13 @@ func (o Options) normalize() (Options, error) {
 	if err := checkURL("RedirectURL", o.RedirectURL, o.InsecureAllowHTTP); err != nil {
 		return o, err
 	}
+	if o.TenantIssuer != "" && strings.Count(o.TenantIssuer, tenantPlaceholder) != 1 {
+		return o, fmt.Errorf("oidcmw: Options.TenantIssuer %q must contain %s once", o.TenantIssuer, tenantPlaceholder)
+	}
+	if len(o.AllowedTenants) > 0 && o.TenantIssuer == "" {
+		return o, errors.New("oidcmw: Options.AllowedTenants needs TenantIssuer")
+	}
+	o.AllowedTenants = slices.Clone(o.AllowedTenants)
 	switch {
 	case o.ClientAuthMethod == "" && o.ClientSecret != "":
 		o.ClientAuthMethod = "client_secret_basic"

@@ -108,8 +108,8 @@ func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 	if err := getJSON(ctx, m.opts.HTTPClient, discoveryURL(m.opts.Issuer), &doc); err != nil {
 		return nil, &unavailable{what: "discovery", err: err}
 	}
-	if doc.Issuer != m.opts.Issuer {
-		return nil, &unavailable{what: "discovery", err: fmt.Errorf("issuer %q does not equal the configured %q", doc.Issuer, m.opts.Issuer)}
+	if want := m.expectedDiscoveryIssuer(); doc.Issuer != want {
+		return nil, &unavailable{what: "discovery", err: fmt.Errorf("issuer %q does not equal the configured %q", doc.Issuer, want)}
 	}
 	for name, u := range map[string]string{"authorization_endpoint": doc.AuthorizationURL,
 		"token_endpoint": doc.TokenURL, "jwks_uri": doc.JWKSURL} {
@@ -155,6 +155,8 @@ func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 		verifier: oidc.NewVerifier(doc.Issuer, keys, &oidc.Config{
 			ClientID:             m.opts.ClientID,
 			SupportedSigningAlgs: algs,
+			// With a tenant template, checkTenantIssuer compares iss.
+			SkipIssuerCheck: m.opts.TenantIssuer != "",
 			// exp is checked with the configured skew.
 			Now: func() time.Time { return now().Add(-skew) },
 		}),
