@@ -59,7 +59,7 @@ func (m *Middleware) BackchannelLogout(w http.ResponseWriter, r *http.Request) {
 
 func (m *Middleware) backchannel(r *http.Request) error {
 	ctx := r.Context()
-	params, err := callbackParams(r)
+	params, err := callbackParams(r, m.opts.Limits)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidLogoutToken, err)
 	}
@@ -103,7 +103,7 @@ func (m *Middleware) verifyLogoutToken(ctx context.Context, p *provider, raw str
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidLogoutToken}, a...)...)
 	}
-	if len(raw) > maxIDTokenSize {
+	if len(raw) > m.opts.Limits.MaxTokenBytes {
 		return "", "", "", bad("too large")
 	}
 	kid, typ, err := jwtHeader(raw)

@@ -30,7 +30,7 @@ func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, ErrInvalidCallback)
 		return
 	}
-	params, err := callbackParams(r)
+	params, err := callbackParams(r, m.opts.Limits)
 	if err != nil {
 		m.fail(w, r, err)
 		return

@@ -33,12 +33,12 @@ func FuzzCallbackParams(f *testing.F) {
 			r = httptest.NewRequest(http.MethodGet, "/cb", nil)
 			r.URL.RawQuery = raw
 		}
-		v, err := callbackParams(r)
+		v, err := callbackParams(r, defaultLimits)
 		if err != nil {
 			return
 		}
 		for k, vs := range v {
-			if len(vs) != 1 || len(vs[0]) > maxCallbackParam {
+			if len(vs) != 1 || len(vs[0]) > defaultLimits.MaxParamBytes {
 				t.Fatalf("accepted %q = %q", k, vs)
 			}
 		}
@@ -100,7 +100,7 @@ func FuzzJWT(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	ks := newKeySet("", nil, time.Now, []string{"RS256", "ES256", "EdDSA"})
+	ks := newKeySet("", nil, time.Now, []string{"RS256", "ES256", "EdDSA"}, defaultLimits)
 	ks.loaded = true
 	ks.keys = []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k", Use: "sig"}}
 	f.Add("eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ.eyJzdWIiOiJ4In0.c2ln")

@@ -83,13 +83,6 @@ func (t *Tokens) identity() Identity {
 	}
 }
 
-// Limits on the authorization response. Real codes are at most a few
-// kilobytes (Entra's are the longest seen); anything larger is an attack.
-const (
-	maxCallbackBody  = 64 << 10
-	maxCallbackParam = 8 << 10
-)
-
 // AuthorizationCodeGrant validates the authorization response in r (query
 // for GET, form body for POST), redeems its code with PKCE at the token
 // endpoint, validates the token response and the ID token, and returns the
@@ -106,7 +99,7 @@ func (m *Middleware) AuthorizationCodeGrant(ctx context.Context, r *http.Request
 	if checks.State == "" || checks.CodeVerifier == "" {
 		return nil, errors.New("oidcmw: checks need the expected state and the PKCE code verifier")
 	}
-	params, err := callbackParams(r)
+	params, err := callbackParams(r, m.opts.Limits)
 	if err != nil {
 		return nil, err
 	}
@@ -174,8 +167,8 @@ func (m *Middleware) AuthorizationCodeGrant(ctx context.Context, r *http.Request
 
 // callbackParams reads the authorization response parameters: the query of
 // a GET, the form body of a POST. A parameter given twice, an oversized
-// one, a body over 64 KiB or any other method is refused.
-func callbackParams(r *http.Request) (url.Values, error) {
+// one (Limits), or any other method is refused.
+func callbackParams(r *http.Request, lim Limits) (url.Values, error) {
 	var raw string
 	switch r.Method {
 	case http.MethodGet:
@@ -185,32 +178,32 @@ func callbackParams(r *http.Request) (url.Values, error) {
 			return nil, fmt.Errorf("%w: content type %q", ErrInvalidCallback, ct)
 		}
 		if r.PostForm != nil {
-			return checkParams(r.PostForm)
+			return checkParams(r.PostForm, lim)
 		}
-		r.Body = http.MaxBytesReader(nil, r.Body, maxCallbackBody)
+		r.Body = http.MaxBytesReader(nil, r.Body, int64(lim.MaxRequestBytes))
 		if err := r.ParseForm(); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidCallback, err)
 		}
-		return checkParams(r.PostForm)
+		return checkParams(r.PostForm, lim)
 	default:
 		return nil, fmt.Errorf("%w: method %s", ErrInvalidCallback, r.Method)
 	}
-	if len(raw) > maxCallbackBody {
+	if len(raw) > lim.MaxRequestBytes {
 		return nil, fmt.Errorf("%w: query too long", ErrInvalidCallback)
 	}
 	v, err := url.ParseQuery(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidCallback, err)
 	}
-	return checkParams(v)
+	return checkParams(v, lim)
 }
 
-func checkParams(v url.Values) (url.Values, error) {
+func checkParams(v url.Values, lim Limits) (url.Values, error) {
 	for k, vs := range v {
 		if len(vs) != 1 {
 			return nil, fmt.Errorf("%w: parameter %q repeated", ErrInvalidCallback, k)
 		}
-		if len(vs[0]) > maxCallbackParam {
+		if len(vs[0]) > lim.MaxParamBytes {
 			return nil, fmt.Errorf("%w: parameter %q too long", ErrInvalidCallback, k)
 		}
 	}

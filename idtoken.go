@@ -10,9 +10,6 @@ import (
 	"time"
 )
 
-// maxIDTokenSize caps what is parsed at all (CVE-2025-27144 class).
-const maxIDTokenSize = 64 << 10
-
 // idClaims is the validated ID token: what the session needs, and the raw
 // claims for Identity.Claims.
 type idClaims struct {
@@ -31,7 +28,7 @@ type idClaims struct {
 // straight from the token endpoint, and providers differ (some repeat the
 // original nonce, some omit it).
 func (m *Middleware) verifyIDToken(ctx context.Context, p *provider, raw string, c Checks, refresh bool) (*idClaims, error) {
-	if len(raw) > maxIDTokenSize {
+	if len(raw) > m.opts.Limits.MaxTokenBytes {
 		return nil, fmt.Errorf("%w: too large", ErrInvalidIDToken)
 	}
 	kid, _, err := jwtHeader(raw)

@@ -14,10 +14,6 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 )
 
-// keyMissInterval bounds refetches caused by unknown key ids: a flood of
-// tokens with made-up kids costs the provider one JWKS request per interval.
-const keyMissInterval = 5 * time.Second
-
 var errUnknownKey = errors.New("no key in the provider's JWKS matches the token")
 
 // keySet is the provider's JWKS. It implements go-oidc's KeySet for
@@ -29,6 +25,11 @@ type keySet struct {
 	client *http.Client
 	now    func() time.Time
 	algs   []jose.SignatureAlgorithm
+	// missInterval bounds refetches caused by unknown key ids: a flood of
+	// tokens with made-up kids costs the provider one JWKS request per
+	// interval. maxDoc caps the JWKS document.
+	missInterval time.Duration
+	maxDoc       int
 
 	mu       sync.Mutex
 	keys     []jose.JSONWebKey
@@ -37,8 +38,8 @@ type keySet struct {
 	inflight *flight
 }
 
-func newKeySet(u string, c *http.Client, now func() time.Time, algs []string) *keySet {
-	ks := &keySet{url: u, client: c, now: now}
+func newKeySet(u string, c *http.Client, now func() time.Time, algs []string, lim Limits) *keySet {
+	ks := &keySet{url: u, client: c, now: now, missInterval: lim.KeyRefetchInterval, maxDoc: lim.MaxDocumentBytes}
 	for _, a := range algs {
 		ks.algs = append(ks.algs, jose.SignatureAlgorithm(a))
 	}
@@ -47,7 +48,7 @@ func newKeySet(u string, c *http.Client, now func() time.Time, algs []string) *k
 
 // ensure makes sure the key named kid is loaded (any key when kid is empty): it fetches
 // the JWKS on first use and once more when the kid is unknown (key
-// rotation), at most once per keyMissInterval.
+// rotation), at most once per missInterval.
 func (ks *keySet) ensure(ctx context.Context, kid string) error {
 	ks.mu.Lock()
 	if ks.loaded {
@@ -55,7 +56,7 @@ func (ks *keySet) ensure(ctx context.Context, kid string) error {
 			ks.mu.Unlock()
 			return nil
 		}
-		if ks.inflight == nil && ks.now().Sub(ks.lastMiss) < keyMissInterval {
+		if ks.inflight == nil && ks.now().Sub(ks.lastMiss) < ks.missInterval {
 			ks.mu.Unlock()
 			return errUnknownKey
 		}
@@ -108,7 +109,7 @@ func (ks *keySet) has(kid string) bool {
 
 func (ks *keySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
 	var set jose.JSONWebKeySet
-	if err := getJSON(ctx, ks.client, ks.url, &set); err != nil {
+	if err := getJSON(ctx, ks.client, ks.url, ks.maxDoc, &set); err != nil {
 		return nil, &unavailable{what: "jwks", err: err}
 	}
 	return filterSigningKeys(set.Keys), nil

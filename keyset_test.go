@@ -34,7 +34,7 @@ func signRS256(t *testing.T, key *rsa.PrivateKey, kid string) string {
 func TestKeySetSelection(t *testing.T) {
 	k1, _ := rsa.GenerateKey(rand.Reader, 2048)
 	k2, _ := rsa.GenerateKey(rand.Reader, 2048)
-	ks := newKeySet("", nil, time.Now, []string{"RS256"})
+	ks := newKeySet("", nil, time.Now, []string{"RS256"}, defaultLimits)
 	ks.loaded = true
 	ctx := context.Background()
 

@@ -168,6 +168,10 @@ type Options struct {
 	// (several tabs); starting one more drops the oldest. Default 8.
 	MaxPendingLogins int
 
+	// Limits bound request, token and document sizes and JWKS refetches.
+	// Default: see [Limits].
+	Limits Limits
+
 	// InsecureAllowHTTP accepts http:// Issuer and RedirectURL on hosts
 	// other than loopback. Tokens and cookies then cross the network in
 	// clear text. Default false.
@@ -279,6 +283,9 @@ func (o Options) normalize() (Options, error) {
 		o.MaxPendingLogins = defaultMaxPending
 	}
 	var err error
+	if o.Limits, err = o.Limits.normalize(); err != nil {
+		return o, err
+	}
 	if o.AuthParams, err = copyParams("AuthParams", o.AuthParams, reservedAuthParams); err != nil {
 		return o, err
 	}

@@ -3,7 +3,6 @@ package oidcmw
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -48,8 +47,6 @@ type discoveryDoc struct {
 // never HMAC (a provider's public key must not double as an HMAC secret).
 var asymmetricAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
 	"ES256", "ES384", "ES512", "EdDSA"}
-
-const maxDocumentSize = 1 << 20
 
 // discovery fetches provider metadata lazily, once, sharing one fetch among
 // concurrent callers. A failure is not cached: the next call tries again.
@@ -105,7 +102,7 @@ func (m *Middleware) provider(ctx context.Context) (*provider, error) {
 
 func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 	var doc discoveryDoc
-	if err := getJSON(ctx, m.opts.HTTPClient, discoveryURL(m.opts.Issuer), &doc); err != nil {
+	if err := getJSON(ctx, m.opts.HTTPClient, discoveryURL(m.opts.Issuer), m.opts.Limits.MaxDocumentBytes, &doc); err != nil {
 		return nil, &unavailable{what: "discovery", err: err}
 	}
 	if want := m.expectedDiscoveryIssuer(); doc.Issuer != want {
@@ -126,7 +123,7 @@ func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 			return nil, &unavailable{what: "discovery", err: fmt.Errorf("no supported ID token algorithm in %q", doc.IDTokenAlgs)}
 		}
 	}
-	keys := newKeySet(doc.JWKSURL, m.opts.HTTPClient, m.opts.Now, algs)
+	keys := newKeySet(doc.JWKSURL, m.opts.HTTPClient, m.opts.Now, algs, m.opts.Limits)
 	style := oauth2.AuthStyleInHeader
 	if m.opts.ClientAuthMethod != "client_secret_basic" {
 		// client_secret_post; or "none": x/oauth2 then sends client_id only.
@@ -183,8 +180,8 @@ func (m *Middleware) Discover(ctx context.Context) error {
 }
 
 // getJSON fetches a JSON document; anything but 200 with a JSON body of at
-// most 1 MiB is an error.
-func getJSON(ctx context.Context, c *http.Client, u string, v any) error {
+// most max bytes is an error.
+func getJSON(ctx context.Context, c *http.Client, u string, max int, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
@@ -199,12 +196,12 @@ func getJSON(ctx context.Context, c *http.Client, u string, v any) error {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		return fmt.Errorf("%s answered %s", u, resp.Status)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDocumentSize+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(max)+1))
 	if err != nil {
 		return err
 	}
-	if len(body) > maxDocumentSize {
-		return errors.New("document larger than 1 MiB")
+	if len(body) > max {
+		return fmt.Errorf("document larger than %d bytes", max)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return fmt.Errorf("%s: %w", u, err)

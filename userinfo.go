@@ -28,14 +28,15 @@ func (m *Middleware) fetchUserInfo(ctx context.Context, p *provider, accessToken
 		return nil, &unavailable{what: "userinfo", err: err}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDocumentSize+1))
+	max := m.opts.Limits.MaxDocumentBytes
+	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(max)+1))
 	switch {
 	case err != nil:
 		return nil, &unavailable{what: "userinfo", err: err}
 	case resp.StatusCode != http.StatusOK:
 		return nil, &unavailable{what: "userinfo", err: fmt.Errorf("status %d", resp.StatusCode)}
-	case len(body) > maxDocumentSize:
-		return nil, fmt.Errorf("%w: larger than 1 MiB", ErrInvalidUserInfo)
+	case len(body) > max:
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrInvalidUserInfo, max)
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" {
 		// Signed or encrypted UserInfo (application/jwt) is not supported.
