@@ -484,3 +484,28 @@ func TestOptional(t *testing.T) {
 		t.Errorf("with session: %q", body)
 	}
 }
+
+// TestForwardedHeadersAreIgnored: the middleware trusts no proxy headers
+// (RFC 9700 §4.13): the redirect URI comes from configuration, the return
+// path from the request's own path, whatever X-Forwarded-* or Forwarded say.
+func TestForwardedHeadersAreIgnored(t *testing.T) {
+	h := newHarness(t, setup{})
+	hdr := map[string]string{
+		"Accept":             "text/html",
+		"X-Forwarded-Host":   "evil.example",
+		"X-Forwarded-Proto":  "https",
+		"X-Forwarded-Prefix": "//evil.example",
+		"X-Forwarded-Uri":    "/public",
+		"X-Original-URL":     "//evil.example/",
+		"Forwarded":          "host=evil.example;proto=https",
+	}
+	resp, _ := do(t, h.browser, http.MethodGet, h.app.URL+"/admin", hdr, nil)
+	q := mustParse(t, resp.Header.Get("Location")).Query()
+	if resp.StatusCode != http.StatusFound || q.Get("redirect_uri") != h.opts.RedirectURL {
+		t.Fatalf("%d, redirect_uri %q", resp.StatusCode, q.Get("redirect_uri"))
+	}
+	resp, _ = h.callback(h.browser, h.authorize(h.browser, resp.Header.Get("Location")))
+	if got := resp.Header.Get("Location"); got != "/admin" {
+		t.Fatalf("landed on %q, want /admin", got)
+	}
+}
