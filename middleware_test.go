@@ -320,6 +320,9 @@ func TestBadCallbackInputCreatesNothing(t *testing.T) {
 		if strings.Contains(body, "oidcmw:") {
 			t.Errorf("%s: body echoes the error", name)
 		}
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
+			t.Errorf("%s: error page can be framed (CSP %q)", name, csp)
+		}
 	}
 	resp, _ := do(t, h.newBrowser(), http.MethodPost, base, map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
 		strings.NewReader("state="+strings.Repeat("A", 200<<10)))
