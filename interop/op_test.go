@@ -43,15 +43,24 @@ type opUI struct {
 }
 
 // client is the metadata of one client registered at the OP (OpenID Connect
-// Dynamic Client Registration 1.0 §2). Each kind of OP registers it its own
-// way.
+// Dynamic Client Registration 1.0 §2, and Back-Channel Logout 1.0 §2.2).
+// Each kind of OP registers it its own way.
 type client struct {
-	ClientID                 string   `json:"client_id"`
-	ClientSecret             string   `json:"client_secret,omitempty"`
-	RedirectURIs             []string `json:"redirect_uris"`
-	PostLogoutRedirectURIs   []string `json:"post_logout_redirect_uris,omitempty"`
-	TokenEndpointAuthMethod  string   `json:"token_endpoint_auth_method,omitempty"`
-	IDTokenSignedResponseAlg string   `json:"id_token_signed_response_alg,omitempty"`
+	ClientID                         string   `json:"client_id"`
+	ClientSecret                     string   `json:"client_secret,omitempty"`
+	RedirectURIs                     []string `json:"redirect_uris"`
+	PostLogoutRedirectURIs           []string `json:"post_logout_redirect_uris,omitempty"`
+	TokenEndpointAuthMethod          string   `json:"token_endpoint_auth_method,omitempty"`
+	IDTokenSignedResponseAlg         string   `json:"id_token_signed_response_alg,omitempty"`
+	GrantTypes                       []string `json:"grant_types,omitempty"`
+	BackchannelLogoutURI             string   `json:"backchannel_logout_uri,omitempty"`
+	BackchannelLogoutSessionRequired bool     `json:"backchannel_logout_session_required,omitempty"`
+
+	// AccessTokenTTL is not client metadata but the suite's own field: the
+	// lifetime, in seconds, of the access tokens the OP issues to this
+	// client (0: the OP's default). server.js takes it out of the metadata
+	// and applies it as oidc-provider's ttl.AccessToken.
+	AccessTokenTTL int `json:"access_token_ttl,omitempty"`
 }
 
 // feature is something a case needs from the OP beyond a code flow login
@@ -64,6 +73,12 @@ const (
 	featureFormPost         feature = "form_post"
 	featureKeyRotation      feature = "key rotation"
 	featureLogout           feature = "RP-initiated logout"
+	// featureBackchannelLogout: the OP POSTs a logout token with sid to
+	// the client's backchannel_logout_uri when an OP session ends.
+	featureBackchannelLogout feature = "back-channel logout"
+	// featureRefresh: the OP issues a refresh token for offline_access
+	// (with prompt=consent), redeems it and rotates it.
+	featureRefresh feature = "refresh tokens"
 )
 
 // featureAlg is ID tokens signed with alg for a client that registered it

@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/oidcmw/oidcmw"
@@ -24,7 +26,17 @@ const (
 	clientBasic  = "basic"  // client_secret_basic
 	clientPost   = "post"   // client_secret_post
 	clientPublic = "public" // token_endpoint_auth_method none: PKCE only
+	// client_secret_basic, with backchannel_logout_uri (the RP's
+	// /auth/backchannel-logout) and backchannel_logout_session_required
+	clientBackchannel = "backchannel"
+	// client_secret_basic, with the refresh_token grant and access tokens
+	// that live offlineAccessTokenTTL
+	clientOffline = "offline"
 )
+
+// offlineAccessTokenTTL is how long the OP's access tokens for
+// clientOffline live, where the OP lets the suite choose (oidc-provider).
+const offlineAccessTokenTTL = 60 * time.Second
 
 // algClients are client_secret_basic clients that differ only in the ID
 // token signing algorithm they registered.
@@ -46,6 +58,9 @@ type setup struct {
 	// wrap, when set, wraps the RP's whole handler (to observe or hold
 	// requests).
 	wrap func(http.Handler) http.Handler
+	// recordGrants makes the RP's Options.HTTPClient record every token
+	// endpoint request and answer (env.grants), and /me report them.
+	recordGrants bool
 }
 
 // env is one case: an OP, and an app behind the middleware (the RP) served
@@ -59,6 +74,11 @@ type env struct {
 	logs  *syncBuffer
 	errMu sync.Mutex
 	errs  []error // what the middleware reported to its error handler
+	// grants sees the RP's token endpoint traffic; nil unless
+	// setup.recordGrants.
+	grants *grantRecorder
+	bcMu   sync.Mutex
+	bc     []int // the status of each request to /auth/backchannel-logout
 }
 
 // newEnv starts the RP, then an OP of kind k that has the RP's redirect
@@ -69,6 +89,9 @@ type env struct {
 //	GET /auth/login    Login
 //	/auth/callback     Callback, GET and POST
 //	POST /auth/logout  Logout
+//	POST /auth/backchannel-logout  BackchannelLogout (statuses in env.bc)
+//	GET /favicon.ico   404, so that the browser's icon request does not
+//	                   reach the guard (and refresh the session)
 //
 // It skips the case when the OP lacks one of s.needs, or there is no
 // browser.
@@ -112,6 +135,12 @@ func newEnv(t *testing.T, k opKind, s setup) *env {
 	if s.clientID == clientPublic {
 		e.opts.ClientSecret = ""
 	}
+	if s.recordGrants {
+		// The default client's overall timeout; the recorder in front
+		// of the default transport.
+		e.grants = &grantRecorder{next: http.DefaultTransport}
+		e.opts.HTTPClient = &http.Client{Transport: e.grants, Timeout: 10 * time.Second}
+	}
 	if s.opts != nil {
 		s.opts(&e.opts)
 	}
@@ -129,7 +158,7 @@ func newEnv(t *testing.T, k opKind, s setup) *env {
 		}
 	})
 
-	me := m.Guard(http.HandlerFunc(serveMe))
+	me := m.Guard(http.HandlerFunc(e.serveMe))
 	mux.Handle("/", me)
 	mux.Handle("/me", me)
 	mux.HandleFunc("GET /public", func(w http.ResponseWriter, r *http.Request) {
@@ -141,7 +170,56 @@ func newEnv(t *testing.T, k opKind, s setup) *env {
 	mux.HandleFunc("GET /auth/callback", m.Callback)
 	mux.HandleFunc("POST /auth/callback", m.Callback)
 	mux.HandleFunc("POST /auth/logout", m.Logout)
+	mux.Handle("POST /auth/backchannel-logout", e.recordBackchannel(http.HandlerFunc(m.BackchannelLogout)))
+	mux.HandleFunc("GET /favicon.ico", http.NotFound)
 	return e
+}
+
+// recordBackchannel records the status next answers in e.bc, when it
+// writes the header: before the OP has the answer, so before the OP lets
+// the browser go on.
+func (e *env) recordBackchannel(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sr := &statusRecorder{ResponseWriter: w, record: func(status int) {
+			e.bcMu.Lock()
+			e.bc = append(e.bc, status)
+			e.bcMu.Unlock()
+		}}
+		next.ServeHTTP(sr, r)
+		if !sr.done { // nothing written: net/http would send 200
+			sr.WriteHeader(http.StatusOK)
+		}
+	})
+}
+
+// backchannelStatuses returns the statuses /auth/backchannel-logout
+// answered so far, in order.
+func (e *env) backchannelStatuses() []int {
+	e.bcMu.Lock()
+	defer e.bcMu.Unlock()
+	return slices.Clone(e.bc)
+}
+
+// statusRecorder reports the status of a response as it is written.
+type statusRecorder struct {
+	http.ResponseWriter
+	record func(status int)
+	done   bool
+}
+
+func (s *statusRecorder) WriteHeader(status int) {
+	if !s.done {
+		s.done = true
+		s.record(status)
+	}
+	s.ResponseWriter.WriteHeader(status)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if !s.done {
+		s.WriteHeader(http.StatusOK)
+	}
+	return s.ResponseWriter.Write(b)
 }
 
 // clientsFor registers every client of the suite for an RP at origin rp.
@@ -161,6 +239,16 @@ func clientsFor(rp, secret string) []client {
 		with(clientBasic, func(c *client) { c.TokenEndpointAuthMethod = "client_secret_basic" }),
 		with(clientPost, func(c *client) { c.TokenEndpointAuthMethod = "client_secret_post" }),
 		with(clientPublic, func(c *client) { c.TokenEndpointAuthMethod, c.ClientSecret = "none", "" }),
+		with(clientBackchannel, func(c *client) {
+			c.TokenEndpointAuthMethod = "client_secret_basic"
+			c.BackchannelLogoutURI = rp + "/auth/backchannel-logout"
+			c.BackchannelLogoutSessionRequired = true
+		}),
+		with(clientOffline, func(c *client) {
+			c.TokenEndpointAuthMethod = "client_secret_basic"
+			c.GrantTypes = []string{"authorization_code", "refresh_token"}
+			c.AccessTokenTTL = int(offlineAccessTokenTTL / time.Second)
+		}),
 	}
 	for alg, id := range algClients {
 		cs = append(cs, with(id, func(c *client) {
@@ -189,15 +277,28 @@ type meResponse struct {
 	// The ID token's JOSE header, to tell which key signed it.
 	Alg string `json:"alg"`
 	Kid string `json:"kid"`
+	// Fingerprints of the session's tokens (see fingerprint), never the
+	// tokens.
+	AccessToken  string `json:"access_token_sha256"`
+	RefreshToken string `json:"refresh_token_sha256,omitempty"`
+	// Refreshes counts the refresh_token grants the RP sent so far (with
+	// setup.recordGrants).
+	Refreshes int `json:"refreshes"`
 }
 
-func serveMe(w http.ResponseWriter, r *http.Request) {
+func (e *env) serveMe(w http.ResponseWriter, r *http.Request) {
 	id, ok := oidcmw.FromContext(r.Context())
 	if !ok {
 		http.Error(w, "no identity", http.StatusInternalServerError)
 		return
 	}
-	resp := meResponse{Path: r.URL.RequestURI(), Subject: id.Subject, Issuer: id.Issuer, Claims: id.RawClaims}
+	resp := meResponse{
+		Path: r.URL.RequestURI(), Subject: id.Subject, Issuer: id.Issuer, Claims: id.RawClaims,
+		AccessToken: fingerprint(id.AccessToken), RefreshToken: fingerprint(id.RefreshToken),
+	}
+	if e.grants != nil {
+		resp.Refreshes = e.grants.count("refresh_token")
+	}
 	if head, _, ok := strings.Cut(id.IDToken, "."); ok {
 		if b, err := base64.RawURLEncoding.DecodeString(head); err == nil {
 			var h struct{ Alg, Kid string }

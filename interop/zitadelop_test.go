@@ -28,6 +28,9 @@ var zitadelKind = opKind{
 		featureLogout: "its clients have no post_logout_redirect_uris (storage.Client.PostLogoutRedirectURIs " +
 			"returns none and the glob list is unexported), and oidcmw always sends post_logout_redirect_uri, " +
 			"so end_session answers invalid_request \"post_logout_redirect_uri invalid\"",
+		featureBackchannelLogout: "zitadel/oidc's op package sends no logout tokens (back-channel logout " +
+			"exists only as the discovery flags op.Config.BackChannelLogoutSupported and " +
+			"BackChannelLogoutSessionSupported), and storage.Client has no backchannel_logout_uri",
 	},
 }
 

@@ -5,7 +5,8 @@
 // Environment:
 //   PORT            port on 127.0.0.1; 0 or unset picks a free one
 //   OP_CONFIG       JSON {"clients": [...]}: client metadata as in OpenID
-//                   Connect Dynamic Client Registration 1.0 §2
+//                   Connect Dynamic Client Registration 1.0 §2, plus the
+//                   suite's own access_token_ttl (seconds; see below)
 //   OP_CONFIG_FILE  the same JSON in a file (used when OP_CONFIG is unset)
 //
 // Stdout: one JSON line once it listens, {"issuer": "...", "kids": [...]}.
@@ -23,7 +24,14 @@ import Provider from 'oidc-provider';
 
 const config = JSON.parse(process.env.OP_CONFIG
   ?? (process.env.OP_CONFIG_FILE ? fs.readFileSync(process.env.OP_CONFIG_FILE, 'utf8') : '{}'));
-const clients = config.clients ?? [];
+// access_token_ttl is not client metadata (oidc-provider would refuse it):
+// it is taken out here and applied by ttl.AccessToken to that client's
+// access tokens.
+const accessTokenTTLs = new Map();
+const clients = (config.clients ?? []).map(({ access_token_ttl: ttl, ...metadata }) => {
+  if (ttl) accessTokenTTLs.set(metadata.client_id, ttl);
+  return metadata;
+});
 const cookieKeys = [crypto.randomBytes(32).toString('base64url')];
 
 // signingKeys returns a fresh RSA, EC P-256 and Ed25519 key as private JWKs.
@@ -65,8 +73,34 @@ function newProvider(issuer, keys) {
         },
       };
     },
+    ttl: {
+      // The default (1 h) unless the client's access_token_ttl says otherwise.
+      AccessToken: (_ctx, token, client) => accessTokenTTLs.get(client?.clientId)
+        ?? token.resourceServer?.accessTokenTTL ?? 60 * 60,
+    },
+    // oidc-provider's outgoing requests (here: back-channel logout) refuse
+    // special-use addresses, loopback included, as SSRF protection (the
+    // dispatcher it passes in options). The suite's RPs listen on loopback,
+    // so requests to loopback go through Node's default dispatcher; any
+    // other URL keeps the protection.
+    fetch(url, options) {
+      const { hostname } = new URL(url);
+      if (hostname === '127.0.0.1' || hostname === 'localhost') {
+        const { dispatcher: _ssrfProtection, ...rest } = options;
+        return globalThis.fetch(url, rest);
+      }
+      return globalThis.fetch(url, options);
+    },
+    // Every refresh returns a new refresh token and consumes the old one
+    // (the default rotates only for public clients, or after 70% of the
+    // token's lifetime); a reused one revokes the grant.
+    rotateRefreshToken: true,
     features: {
       devInteractions: { enabled: true }, // login form (any login/password) and consent
+      // Logout tokens go to each client of the ending OP session that
+      // registered a backchannel_logout_uri; with
+      // backchannel_logout_session_required they and its ID tokens carry sid.
+      backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         async logoutSource(ctx, form) {
@@ -84,6 +118,11 @@ function newProvider(issuer, keys) {
       ctx.body = page('oops', `<h1>oops! something went wrong</h1><pre id="error">${
         Object.entries(out).map(([k, v]) => `${k}: ${String(v).replace(/[<>&]/g, '')}`).join('\n')}</pre>`);
     },
+  });
+  // Failed deliveries do not fail the logout at the OP; say so on stderr,
+  // which the test prints when it fails.
+  provider.on('backchannel.error', (_ctx, err, client, _accountId, sid) => {
+    console.error(`backchannel.error client=${client.clientId} sid=${sid}: ${err.message}`);
   });
   // RFC 9207: oidc-provider 9 always sends iss in authorization responses
   // and advertises authorization_response_iss_parameter_supported.
