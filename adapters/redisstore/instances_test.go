@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,12 +23,33 @@ import (
 // cluster is two app instances sharing one Redis behind a round-robin
 // balancer, in front of one provider.
 type cluster struct {
-	op *oidctest.Server
-	lb *httptest.Server
+	op    *oidctest.Server
+	lb    *httptest.Server
+	clock *clock
+}
+
+// clock is the settable time of the provider and both instances.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
 }
 
 func newCluster(t *testing.T, c *redis.Client, cfg oidctest.Config) *cluster {
 	t.Helper()
+	clk := &clock{t: time.Now()}
+	cfg.Now = clk.Now
 	op := oidctest.NewServer(cfg)
 	t.Cleanup(op.Close)
 	var instances [2]http.Handler
@@ -43,6 +65,7 @@ func newCluster(t *testing.T, c *redis.Client, cfg oidctest.Config) *cluster {
 			Store:       redisstore.New(c),
 			SecretKeys:  [][]byte{[]byte(strings.Repeat("k", 32))},
 			LoginParams: []string{"login_hint"},
+			Now:         clk.Now,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -51,13 +74,40 @@ func newCluster(t *testing.T, c *redis.Client, cfg oidctest.Config) *cluster {
 		mux.HandleFunc("/auth/callback", m.Callback)
 		mux.HandleFunc("/auth/login", m.Login)
 		mux.HandleFunc("POST /auth/logout", m.Logout)
+		mux.HandleFunc("POST /auth/backchannel-logout", m.BackchannelLogout)
 		mux.Handle("/", m.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			id, _ := oidcmw.FromContext(r.Context())
 			io.WriteString(w, id.Subject)
 		})))
 		instances[i] = mux
 	}
-	return &cluster{op: op, lb: lb}
+	return &cluster{op: op, lb: lb, clock: clk}
+}
+
+// login signs a new browser in as sub and returns it.
+func (cl *cluster) login(t *testing.T, sub string) *http.Client {
+	t.Helper()
+	b := browser()
+	u := cl.lb.URL + "/auth/login?return_to=/me&login_hint=" + sub
+	for hop := 0; hop < 3; hop++ { // login, provider, callback
+		resp, _, err := send(b, http.MethodGet, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u = resp.Header.Get("Location"); strings.HasPrefix(u, "/") {
+			u = cl.lb.URL + u
+		}
+	}
+	return b
+}
+
+// status is what /me answers an API call of b.
+func (cl *cluster) status(b *http.Client) int {
+	resp, _, err := send(b, http.MethodGet, cl.lb.URL+"/me", "Accept", "application/json")
+	if err != nil {
+		return 0
+	}
+	return resp.StatusCode
 }
 
 // browser is a cookie jar client that does not follow redirects.
@@ -162,5 +212,73 @@ func TestConcurrentLoginsAcrossInstances(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestRefreshAcrossInstancesOnRedis: requests on both instances at expiry
+// refresh once (the lease is a SET NX in Redis), and the rotated refresh
+// token is kept, so the next refresh works.
+func TestRefreshAcrossInstancesOnRedis(t *testing.T) {
+	cl := newCluster(t, client(t), oidctest.Config{RotateRefreshTokens: true})
+	b := cl.login(t, "alice")
+	cl.clock.Advance(time.Hour - 10*time.Second)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if s := cl.status(b); s != http.StatusOK {
+				t.Errorf("/me at expiry: %d", s)
+			}
+		})
+	}
+	wg.Wait()
+	refreshes := func() int {
+		n := 0
+		for _, r := range cl.op.Requests() {
+			if r.Path == "/token" && r.Form.Get("grant_type") == "refresh_token" {
+				n++
+			}
+		}
+		return n
+	}
+	if n := refreshes(); n != 1 {
+		t.Fatalf("%d refresh grants across two instances, want 1", n)
+	}
+	cl.clock.Advance(time.Hour)
+	if s := cl.status(b); s != http.StatusOK || refreshes() != 2 {
+		t.Fatalf("second refresh: %d, %d grants", s, refreshes())
+	}
+}
+
+// TestBackchannelLogoutOnRedis: a logout token delivered to one instance
+// ends the sessions of its sid on both (the sid index lives in Redis), and
+// its jti is remembered across instances.
+func TestBackchannelLogoutOnRedis(t *testing.T) {
+	cl := newCluster(t, client(t), oidctest.Config{LoginHintSelectsUser: true})
+	alice, bob := cl.login(t, "alice"), cl.login(t, "bob")
+	token, err := cl.op.LogoutToken(oidctest.DefaultClientID, "alice", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func() int {
+		resp, err := http.PostForm(cl.lb.URL+"/auth/backchannel-logout", url.Values{"logout_token": {token}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := post(); s != http.StatusOK {
+		t.Fatalf("logout token: %d", s)
+	}
+	for range 2 { // both instances
+		if s := cl.status(alice); s != http.StatusUnauthorized {
+			t.Fatalf("alice after back-channel logout: %d", s)
+		}
+		if s := cl.status(bob); s != http.StatusOK {
+			t.Fatalf("bob after alice's back-channel logout: %d", s)
+		}
+	}
+	if s := post(); s != http.StatusBadRequest { // the other instance this time
+		t.Fatalf("replayed logout token: %d", s)
 	}
 }
