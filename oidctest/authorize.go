@@ -21,6 +21,7 @@ type grant struct {
 	scope       string
 	prompt      string
 	maxAge      string // as requested; "" when absent
+	accessType  string // Google's access_type
 	acr         string
 	user        User
 	op          *opSession
@@ -94,6 +95,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		scope:       q.Get("scope"),
 		prompt:      prompt,
 		maxAge:      q.Get("max_age"),
+		accessType:  q.Get("access_type"),
 		acr:         acr,
 		user:        user,
 		op:          s.loginLocked(user.Subject, now, prompt, q.Get("max_age")),

@@ -63,6 +63,11 @@ const (
 	RefreshInvalidGrant  Behavior = "refresh-invalid-grant"        // refresh grants get 400 invalid_grant
 	RefreshHang          Behavior = "refresh-hang"                 // refresh grants get no answer until the client gives up or Close
 	RefreshServerError   Behavior = "refresh-500"                  // refresh grants get 500 with an HTML body
+	// RefreshRepeatsNonce makes refreshed ID tokens repeat the nonce of the
+	// original authorization request, as Keycloak before 25 (or with its
+	// "Nonce backwards compatible" mapper) and Dex do. OpenID Connect Core
+	// §12.2 allows it: a nonce, if present, must be the original one.
+	RefreshRepeatsNonce Behavior = "refresh-repeats-nonce"
 	// OfflineAccessNeedsConsent makes the code grant return a refresh_token
 	// only when the authorization request had scope offline_access and
 	// prompt=consent, as node oidc-provider does. Without it every code
@@ -197,8 +202,13 @@ var behaviors = map[Behavior]hooks{
 	RefreshInvalidIssuer: {grant: refreshGrant, idToken: func(e *env, c map[string]any) { c["iss"] = e.issuer + "/other" }},
 	RefreshNoIDToken:     {grant: refreshGrant, tokenJSON: func(e *env, b map[string]any) { delete(b, "id_token") }},
 	RefreshInvalidGrant:  {grant: refreshGrant, path: tokenPath, respond: invalidGrant},
-	RefreshHang:          {grant: refreshGrant, path: tokenPath, respond: hang},
-	RefreshServerError:   {grant: refreshGrant, path: tokenPath, respond: serverError},
+	RefreshRepeatsNonce: {grant: refreshGrant, idToken: func(e *env, c map[string]any) {
+		if e.nonce != "" {
+			c["nonce"] = e.nonce
+		}
+	}},
+	RefreshHang:        {grant: refreshGrant, path: tokenPath, respond: hang},
+	RefreshServerError: {grant: refreshGrant, path: tokenPath, respond: serverError},
 	OfflineAccessNeedsConsent: {withholdRefresh: func(scope, prompt string) bool {
 		return !hasScope(scope, "offline_access") || !hasScope(prompt, "consent")
 	}},

@@ -360,6 +360,19 @@ var behaviorChecks = map[Behavior]func(*testing.T, *Server){
 		codeGrantUnaffected(t, s)
 		hangCheck(tokenPath)(t, s)
 	},
+	RefreshRepeatsNonce: func(t *testing.T, s *Server) {
+		f := newFlow(s)
+		tokens := f.tokens(t)
+		wantEqual(t, "code grant nonce", mustVerify(t, s, tokens["id_token"].(string))["nonce"], f.nonce)
+		status, _, body := postJSON(t, s, "/token", url.Values{
+			"grant_type":    {"refresh_token"},
+			"refresh_token": {tokens["refresh_token"].(string)},
+		}, basicAuth(DefaultClientID, DefaultClientSecret))
+		if status != http.StatusOK {
+			t.Fatalf("refresh: %d %v", status, body)
+		}
+		wantEqual(t, "refreshed nonce", mustVerify(t, s, body["id_token"].(string))["nonce"], f.nonce)
+	},
 	OfflineAccessNeedsConsent: offlineAccessCheck,
 
 	UserinfoInvalidSub: func(t *testing.T, s *Server) {

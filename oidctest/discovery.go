@@ -8,6 +8,15 @@ import (
 // discoveryDoc returns the provider metadata (OpenID Connect Discovery
 // 1.0 §3), edited by behaviours.
 func (s *Server) discoveryDoc(e *env) map[string]any {
+	if s.profile != "" {
+		doc := s.profileDiscoveryDoc(e)
+		for _, h := range e.hooks {
+			if h.discovery != nil {
+				h.discovery(e, doc)
+			}
+		}
+		return doc
+	}
 	s.mu.Lock()
 	claims := []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "azp", "sid", "acr"}
 	for k := range s.user.Claims {

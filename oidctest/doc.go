@@ -2,7 +2,8 @@
 // modelled on net/http/httptest.
 //
 // [NewServer] starts a provider on a loopback address. Its URL is the
-// issuer; the endpoints sit below it:
+// issuer (unless [Config.Profile] is set, see # Provider profiles); the
+// endpoints sit below it:
 //
 //	/.well-known/openid-configuration  discovery (OpenID Connect Discovery 1.0)
 //	/jwks                              JWK Set with the one signing key
@@ -180,6 +181,9 @@
 //     within the RP's client timeout.
 //   - [RefreshServerError]: 500 with an HTML body. Fail (502) without
 //     ending the session; the refresh may be retried.
+//   - [RefreshRepeatsNonce]: refreshed ID tokens repeat the original
+//     nonce, as Keycloak before 25 and Dex do. Accept (Core §12.2 allows
+//     the original nonce).
 //   - [OfflineAccessNeedsConsent]: the code grant returns a refresh_token
 //     only for scope offline_access with prompt=consent, as node
 //     oidc-provider does. Work without one (or ask for both).
@@ -203,6 +207,35 @@
 // endpoint is waiting for, return when the client gives up or
 // [Server.Close] is called, so tests neither leak goroutines nor block in
 // Close.
+//
+// # Provider profiles
+//
+// [Config.Profile] makes the server imitate a real provider (see
+// [Profile] for each one's sources). It serves the provider's discovery
+// document, recorded from public documentation and stored in
+// testdata/providers/<profile>.json with {base} for the host, at
+// [Server.Authority] + "/.well-known/openid-configuration"; answers only
+// at the endpoint paths that document names (404 elsewhere; a provider
+// without end_session_endpoint or revocation_endpoint has none); and
+// switches on the quirks below. Everything else (PKCE, one-time codes, OP
+// sessions, behaviours) works as without a profile.
+//
+//	profile            issuer (URL = {base})        iss  refresh token        ID token
+//	keycloak           {base}/realms/demo           yes  always               sid, auth_time; no nonce on refresh
+//	entra              {base}/<tenant>/v2.0         no   offline_access       tid, oid, ver; no azp, auth_time, email
+//	entra-multitenant  {base}/{tenantid}/v2.0 (*)   no   offline_access       as entra; iss names the user's tid
+//	okta               {base}/oauth2/default        no   offline_access       auth_time
+//	auth0              {base}/ (trailing slash)     no   offline_access       auth_time only with max_age; client_secret_post
+//	google             {base}                       no   access_type=offline  azp; no auth_time, acr, sid; no end_session
+//	dex                {base}/dex                   no   offline_access       no auth_time, acr, sid, azp; nonce on refresh;
+//	                                                     (rotated)            no end_session
+//	zitadel            {base}                       no   offline_access       aud [client, project], azp; profile and
+//	                                                                          email claims only in UserInfo
+//
+// (*) discovery at {base}/organizations/v2.0. Google returns a refresh
+// token only for the first authorization of a user, or with
+// prompt=consent. Logout tokens and the iss parameter use the issuer as
+// discovery names it.
 //
 // # Omissions
 //

@@ -11,6 +11,8 @@ type session struct {
 	authTime time.Time
 	sid      string
 	acr      string
+	nonce    string // of the authorization request
+	maxAge   bool   // the authorization request had max_age
 }
 
 // accessToken is an issued access token.
@@ -21,7 +23,8 @@ type accessToken struct {
 
 // idToken builds, edits (behaviours) and signs an ID token for sess. nonce
 // is empty for refreshes. sid and auth_time come from the OP session the
-// tokens were issued in, acr from the authorization request.
+// tokens were issued in, acr from the authorization request. A profile
+// edits the claims before behaviours do.
 func (s *Server) idToken(e *env, sess *session, nonce string) (string, error) {
 	claims := map[string]any{}
 	for k, v := range sess.user.Claims {
@@ -41,6 +44,7 @@ func (s *Server) idToken(e *env, sess *session, nonce string) (string, error) {
 	} else {
 		delete(claims, "nonce")
 	}
+	s.profileClaims(e, sess, claims)
 	for _, h := range e.hooks {
 		if h.idToken != nil && h.appliesTo(e.grant) {
 			h.idToken(e, claims)

@@ -119,7 +119,7 @@ func (s *Server) checkHint(e *env, raw string) (*idTokenHint, error) {
 		Azp    string          `json:"azp"`
 		Events json.RawMessage `json:"events"`
 	}
-	if err := json.Unmarshal(payload, &c); err != nil || c.Iss != e.issuer || c.Sub == "" || c.Events != nil {
+	if err := json.Unmarshal(payload, &c); err != nil || !e.issuerMatches(c.Iss) || c.Sub == "" || c.Events != nil {
 		return nil, errBadHint
 	}
 	var aud []string

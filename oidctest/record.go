@@ -78,6 +78,19 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "malformed request")
 		return
 	}
+	s.mu.Lock()
+	paths := s.paths
+	s.mu.Unlock()
+	if paths != nil {
+		// A profile serves its endpoints at the paths its discovery
+		// document names, and nothing else.
+		path, ok := paths[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		r.URL.Path, r.URL.RawPath = path, ""
+	}
 	e := s.env("")
 	for _, h := range e.hooks {
 		if h.respond != nil && h.path == r.URL.Path && h.appliesTo(r.PostForm.Get("grant_type")) {

@@ -60,6 +60,14 @@ type Config struct {
 	// HTTPClient sends back-channel logout requests. Default: a client with
 	// a 10-second timeout.
 	HTTPClient *http.Client
+	// Profile makes the server imitate a real provider: its recorded
+	// discovery document, issuer and endpoint paths, and its documented
+	// quirks (see [Profile]). The default client then registers with the
+	// provider's default token endpoint auth method, and
+	// DisableIssParameter stays meaningful only for providers that send
+	// iss. Default: none, the plain server described above. Any unknown
+	// value makes NewServer panic.
+	Profile Profile
 }
 
 // Client is a registered OAuth client.
@@ -122,8 +130,9 @@ func (u User) clone() User {
 // userinfo, RP-initiated and back-channel logout and revocation, and can
 // be switched to misbehave (see [Behavior]). All methods are safe for concurrent use.
 type Server struct {
-	// URL is the issuer, e.g. http://127.0.0.1:41234, without a trailing
-	// slash. It is empty until Start.
+	// URL is the server's base URL, e.g. http://127.0.0.1:41234, without
+	// a trailing slash, and its issuer unless [Config.Profile] is set (see
+	// [Server.Issuer] and [Server.Authority]). It is empty until Start.
 	URL string
 
 	ts        *httptest.Server
@@ -138,11 +147,16 @@ type Server struct {
 	acr       string
 	rotate    bool
 	hintUser  bool // login_hint selects the subject
+	profile   Profile
 	hc        *http.Client
 	onHang    func() // test hook: a hang behaviour started waiting
 
 	mu        sync.Mutex
 	base      string
+	issuer    string            // discovery's issuer (a template for ProfileEntraMultiTenant)
+	authority string            // where discovery is served
+	paths     map[string]string // profile endpoint path -> handler path; nil without a profile
+	consented map[string]bool   // ProfileGoogle: client and subject that got a refresh token
 	clients   map[string]Client
 	user      User
 	key       *signingKey
@@ -179,6 +193,8 @@ func NewUnstartedServer(cfg Config) *Server {
 		acr:       cfg.ACR,
 		hintUser:  cfg.LoginHintSelectsUser,
 		rotate:    cfg.RotateRefreshTokens,
+		profile:   cfg.Profile,
+		consented: map[string]bool{},
 		hc:        cfg.HTTPClient,
 		clients:   map[string]Client{},
 		user:      cfg.User.clone(),
@@ -200,6 +216,16 @@ func NewUnstartedServer(cfg Config) *Server {
 	if s.acr == "" {
 		s.acr = DefaultACR
 	}
+	defaultAuth := ""
+	if s.profile != "" {
+		p, ok := profiles[s.profile]
+		if !ok {
+			panic(fmt.Sprintf("oidctest: unknown Profile %q", s.profile))
+		}
+		s.sendIss = s.sendIss && p.sendIss
+		s.rotate = s.rotate || p.rotate
+		defaultAuth = p.authMethod
+	}
 	if s.hc == nil {
 		s.hc = &http.Client{Timeout: backchannelTimeout}
 	}
@@ -214,7 +240,7 @@ func NewUnstartedServer(cfg Config) *Server {
 	}
 	clients := cfg.Clients
 	if len(clients) == 0 {
-		clients = []Client{{ID: DefaultClientID, Secret: DefaultClientSecret}}
+		clients = []Client{{ID: DefaultClientID, Secret: DefaultClientSecret, AuthMethod: defaultAuth}}
 	}
 	for _, c := range clients {
 		s.clients[c.ID] = cloneClient(c)
@@ -245,6 +271,7 @@ func (s *Server) Start() {
 	s.ts.Start()
 	s.mu.Lock()
 	s.base = s.ts.URL
+	s.startProfileLocked()
 	s.mu.Unlock()
 	s.URL = s.ts.URL
 }
@@ -261,11 +288,24 @@ func (s *Server) Client() *http.Client {
 	return s.ts.Client()
 }
 
-// Issuer returns the issuer the discovery document advertises: URL, unless
-// a behaviour such as [DiscoveryIssuerMismatch] changes it.
+// Issuer returns the issuer the discovery document advertises: URL, or the
+// profile's issuer with [Config.Profile] (for ProfileEntraMultiTenant the
+// template URL + "/{tenantid}/v2.0"), unless a behaviour such as
+// [DiscoveryIssuerMismatch] changes it.
 func (s *Server) Issuer() string {
 	iss, _ := s.discoveryDoc(s.env(""))["issuer"].(string)
 	return iss
+}
+
+// Authority returns the URL a relying party is configured with, whose
+// /.well-known/openid-configuration (after removing a trailing slash) is
+// the discovery document: URL without a profile, the profile's issuer
+// with one (Auth0's ends in a slash), and URL + "/organizations/v2.0" for
+// ProfileEntraMultiTenant. Empty before Start.
+func (s *Server) Authority() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.authority
 }
 
 // AddClient registers c, replacing a client with the same ID.
@@ -293,7 +333,9 @@ func cloneClient(c Client) Client {
 // hooks work with.
 type env struct {
 	now      time.Time
+	base     string // the server's URL
 	issuer   string
+	nonce    string // refresh grants: the nonce of the original authorization
 	clientID string
 	grant    string // grant_type of a token request, else ""
 	key      *signingKey
@@ -307,7 +349,8 @@ func (s *Server) env(clientID string) *env {
 	defer s.mu.Unlock()
 	e := &env{
 		now:      s.now(),
-		issuer:   s.base,
+		base:     s.base,
+		issuer:   s.issuer,
 		clientID: clientID,
 		key:      s.key,
 		closed:   s.closed,

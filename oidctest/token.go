@@ -65,12 +65,12 @@ func (s *Server) redeemCode(w http.ResponseWriter, r *http.Request, c Client) {
 		return
 	}
 	sess := &session{clientID: c.ID, user: g.user, scope: g.scope,
-		authTime: g.op.authTime, sid: g.op.sid, acr: g.acr}
+		authTime: g.op.authTime, sid: g.op.sid, acr: g.acr, nonce: g.nonce, maxAge: g.maxAge != ""}
 	g.sess = sess
 	g.op.clients[c.ID] = true
 	at, rt := randomToken(), randomToken()
 	s.access[at] = accessToken{sess: sess, expires: e.now.Add(s.accessTTL)}
-	if e.withholdRefresh(g.scope, g.prompt) {
+	if s.profileWithholdsRefreshLocked(g) || e.withholdRefresh(g.scope, g.prompt) {
 		rt = ""
 	} else {
 		s.refresh[rt] = sess
@@ -101,6 +101,7 @@ func (s *Server) refreshTokens(w http.ResponseWriter, r *http.Request, c Client)
 	at := randomToken()
 	s.access[at] = accessToken{sess: sess, expires: e.now.Add(s.accessTTL)}
 	s.mu.Unlock()
+	e.nonce = sess.nonce
 	s.writeTokens(w, e, sess, at, rt, "")
 }
 
