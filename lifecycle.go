@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // A session lives in the Store under a hash of its cookie value. It ends at
@@ -28,24 +29,40 @@ const (
 type liveSession struct {
 	key string // store key
 	rec sessionRecord
+	id  *Identity // rec.id with SessionExpiry, set by readSession
 }
 
 // errSessionEnded: the session is over (timeout, refresh refused, subject
 // changed); the request goes on as unauthenticated.
 var errSessionEnded = errors.New("oidcmw: session ended")
 
-// loadSession returns the request's session, nil when there is none.
+// loadSession returns the request's session, nil when there is none. It
+// is the guard's hot path: one allocation (the session and its store key
+// together) and one store read.
 func (m *Middleware) loadSession(r *http.Request) (*liveSession, error) {
-	c, err := r.Cookie(m.sessionName)
-	if err != nil || !validToken(c.Value) {
+	token := cookieValue(r, m.sessionName)
+	if !validToken(token) {
 		return nil, nil
 	}
-	s := &liveSession{key: sessionKey(c.Value)}
-	found, err := m.readSession(r.Context(), s)
+	ks := new(keyedSession)
+	ks.key = ks.setKey(token)
+	found, err := m.readSession(r.Context(), &ks.liveSession)
 	if err != nil || !found {
 		return nil, err
 	}
-	return s, nil
+	return &ks.liveSession, nil
+}
+
+// keyedSession holds a liveSession and the bytes of its store key in one
+// allocation.
+type keyedSession struct {
+	liveSession
+	buf [sessionKeyLen]byte
+}
+
+func (ks *keyedSession) setKey(token string) string {
+	appendSessionKey(ks.buf[:0], token)
+	return unsafe.String(&ks.buf[0], len(ks.buf))
 }
 
 // readSession (re)reads s.rec from the store.
@@ -61,6 +78,8 @@ func (m *Middleware) readSession(ctx context.Context, s *liveSession) (bool, err
 		m.opts.Logger.WarnContext(ctx, "oidcmw: ignoring unreadable session record", "err", err)
 		return false, nil
 	}
+	s.rec.id.SessionExpiry = m.sessionEnd(&s.rec)
+	s.id = &s.rec.id
 	return true, nil
 }
 
@@ -240,6 +259,7 @@ func (m *Middleware) updateLeased(ctx context.Context, s *liveSession) (*liveSes
 		cur.rec = *rec
 	}
 	cur.rec.lastSeen = now.Unix()
+	cur.rec.id.SessionExpiry = m.sessionEnd(&cur.rec)
 	if err := m.writeSession(ctx, cur.key, &cur.rec); err != nil {
 		return m.keepServing(cur, storeError(err))
 	}

@@ -122,11 +122,15 @@ func (m *Middleware) activeSession(r *http.Request) (*liveSession, error) {
 	return s, err
 }
 
-// identity is the per-request copy of the session's identity.
+// identity is the session's identity. It is shared with concurrent
+// requests of the session (read-only).
 func (m *Middleware) identity(s *liveSession) *Identity {
-	id := s.rec.id
-	id.SessionExpiry = m.sessionEnd(&s.rec)
-	return &id
+	if s.id == nil {
+		id := s.rec.id
+		id.SessionExpiry = m.sessionEnd(&s.rec)
+		return &id
+	}
+	return s.id
 }
 
 // Optional is a middleware for pages that serve everyone: with a session it
@@ -336,9 +340,35 @@ func (e *storeFailure) Unwrap() error        { return e.err }
 
 // Store keys. A session is stored under a hash of its cookie value, so a
 // copy of the store holds no usable cookie.
+const (
+	sessionKeyPrefix = "oidcmw:s:"
+	sessionKeyLen    = len(sessionKeyPrefix) + 43 // base64 of a SHA-256
+)
+
 func sessionKey(token string) string {
+	return string(appendSessionKey(make([]byte, 0, sessionKeyLen), token))
+}
+
+func appendSessionKey(b []byte, token string) []byte {
 	sum := sha256.Sum256([]byte(token))
-	return "oidcmw:s:" + base64.RawURLEncoding.EncodeToString(sum[:])
+	b = append(b, sessionKeyPrefix...)
+	return base64.RawURLEncoding.AppendEncode(b, sum[:])
+}
+
+// cookieValue returns the value of the named cookie without the
+// allocations of http.Request.Cookie; "" when there is none.
+func cookieValue(r *http.Request, name string) string {
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			n, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if ok && n == name {
+				return v
+			}
+		}
+	}
+	return ""
 }
 
 func pendingKey(state string) string   { return "oidcmw:p:" + state }

@@ -4,11 +4,15 @@ import (
 	"encoding/binary"
 	"errors"
 	"time"
+	"unsafe"
 )
 
 // Records are stored in a small length-prefixed binary form: decoding one on
 // every guarded request must cost next to nothing, and a record read back
 // from a shared store is treated as untrusted input (bounds are checked).
+//
+// Decoding copies nothing: the strings of a decoded record point into the
+// bytes the store returned, which the Store contract keeps unchanged.
 
 const (
 	sessionRecordV1 = 's'
@@ -161,7 +165,13 @@ func (d *decoder) bytes() []byte {
 	return v
 }
 
-func (d *decoder) string() string { return string(d.bytes()) }
+func (d *decoder) string() string {
+	b := d.bytes()
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
 
 func (d *decoder) finish() error {
 	if d.err == nil && len(d.b) != 0 {
