@@ -252,7 +252,7 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, lo login
 	}
 	// OIDC Core §11: offline_access needs consent; providers that follow it
 	// (oidc-provider, Keycloak) issue no refresh token without prompt=consent.
-	if slices.Contains(m.opts.Scopes, "offline_access") && !params.Has("prompt") {
+	if slices.Contains(m.opts.Scopes, "offline_access") && !params.Has("prompt") && !m.opts.OmitConsentPrompt {
 		params.Set("prompt", "consent")
 	}
 	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(rec.verifier)}

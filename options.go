@@ -125,6 +125,13 @@ type Options struct {
 	// the identity it gets must not be kept.
 	AfterLogin func(ctx context.Context, id *Identity) error
 
+	// OmitConsentPrompt stops the middleware from adding prompt=consent
+	// when Scopes has offline_access. OIDC Core §11 asks for that prompt and
+	// providers that follow it (oidc-provider, Google) issue no refresh
+	// token without it; Microsoft Entra ID issues refresh tokens anyway and
+	// would show its consent page at every login. Default false.
+	OmitConsentPrompt bool
+
 	// LoginParams lists authorization parameters that [Middleware.Login]
 	// takes from its own query string and passes on, for instance "prompt",
 	// "login_hint", "ui_locales". Values longer than 256 bytes or with

@@ -31,9 +31,6 @@ type providerCase struct {
 	behaviors []oidctest.Behavior
 	// check runs after login with the signed-in identity.
 	check func(t *testing.T, h *harness, id *oidcmw.Identity)
-	// gap, when it returns a reason, skips the case at its end: a known
-	// difference the library does not handle yet, for the lead to decide.
-	gap func(t *testing.T, h *harness) string
 }
 
 var providerCases = map[string]providerCase{
@@ -64,6 +61,7 @@ var providerCases = map[string]providerCase{
 			o.Issuer = base + "/" + oidctest.EntraTenantID + "/v2.0"
 			o.Scopes = []string{"openid", "profile", "email", "offline_access"}
 			o.FetchUserInfo = true
+			o.OmitConsentPrompt = true
 		},
 		logoutPath:   "/" + oidctest.EntraTenantID + "/oauth2/v2.0/logout",
 		userinfoOnly: []string{"email"},
@@ -71,15 +69,9 @@ var providerCases = map[string]providerCase{
 			if got := claim(t, id, "tid"); got != oidctest.EntraTenantID {
 				t.Errorf("tid = %v", got)
 			}
-		},
-		gap: func(t *testing.T, h *harness) string {
-			if authRequest(t, h).Get("prompt") != "consent" {
-				return ""
+			if authRequest(t, h).Has("prompt") {
+				t.Error("OmitConsentPrompt: the Entra recipe must send no prompt")
 			}
-			return "needs library change: offline_access adds prompt=consent, and Entra then shows " +
-				"the consent dialog at every sign-in (learn.microsoft.com/entra/identity-platform/" +
-				"v2-oauth2-auth-code-flow#request-an-authorization-code); Options needs a way to ask " +
-				"for offline_access without prompt=consent"
 		},
 	},
 	"entra-multitenant": {
@@ -90,6 +82,7 @@ var providerCases = map[string]providerCase{
 			o.AllowedTenants = []string{oidctest.EntraTenantID}
 			o.Scopes = []string{"openid", "profile", "email", "offline_access"}
 			o.FetchUserInfo = true
+			o.OmitConsentPrompt = true
 		},
 		logoutPath:   "/organizations/oauth2/v2.0/logout",
 		userinfoOnly: []string{"email"},
@@ -257,11 +250,6 @@ func TestProviders(t *testing.T) {
 			}
 			if h.signedIn(h.browser) {
 				t.Error("still signed in after logout")
-			}
-			if tc.gap != nil {
-				if reason := tc.gap(t, h); reason != "" {
-					t.Skip(reason)
-				}
 			}
 		})
 	}
