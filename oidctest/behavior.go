@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"slices"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 // Behavior names a way for the server to misbehave, switched on with
@@ -16,23 +18,27 @@ type Behavior string
 
 // ID token behaviours.
 const (
-	WrongIssuer        Behavior = "invalid-iss"            // iss is the issuer + "/other"
-	WrongAudience      Behavior = "invalid-aud"            // aud is "someone-else"
-	ExtraAudienceNoAzp Behavior = "secondary-aud"          // aud is [client, "someone-else"], no azp
-	WrongAzp           Behavior = "invalid-azp"            // aud is [client, "someone-else"], azp "someone-else"
-	WrongNonce         Behavior = "nonce-invalid"          // nonce is a random other value
-	MissingNonce       Behavior = "missing-nonce"          // no nonce
-	MissingSub         Behavior = "missing-sub"            // no sub
-	MissingIat         Behavior = "missing-iat"            // no iat
-	FutureIat          Behavior = "iat-in-future"          // iat is an hour ahead
-	Expired            Behavior = "expired-exp"            // exp an hour ago, iat two hours ago
-	MissingAuthTime    Behavior = "missing-auth-time"      // no auth_time
-	OldAuthTime        Behavior = "old-auth-time"          // auth_time two hours ago
-	InvalidSignature   Behavior = "invalid-sig"            // real kid, signed by an unrelated key
-	UnrelatedKey       Behavior = "unrelated-key"          // signed by a key whose kid is not in the JWKS
-	AlgNone            Behavior = "null-alg"               // alg "none", empty signature
-	HS256PublicKey     Behavior = "invalid-sig-hs256"      // alg HS256 keyed with the public key PEM
-	KidAbsent          Behavior = "kid-absent-single-jwks" // no kid; the JWKS holds one key
+	WrongIssuer        Behavior = "invalid-iss"              // iss is the issuer + "/other"
+	WrongAudience      Behavior = "invalid-aud"              // aud is "someone-else"
+	ExtraAudienceNoAzp Behavior = "secondary-aud"            // aud is [client, "someone-else"], no azp
+	WrongAzp           Behavior = "invalid-azp"              // aud is [client, "someone-else"], azp "someone-else"
+	WrongNonce         Behavior = "nonce-invalid"            // nonce is a random other value
+	MissingNonce       Behavior = "missing-nonce"            // no nonce
+	MissingSub         Behavior = "missing-sub"              // no sub
+	MissingIat         Behavior = "missing-iat"              // no iat
+	FutureIat          Behavior = "iat-in-future"            // iat is an hour ahead
+	Expired            Behavior = "expired-exp"              // exp an hour ago, iat two hours ago
+	MissingAuthTime    Behavior = "missing-auth-time"        // no auth_time
+	OldAuthTime        Behavior = "old-auth-time"            // auth_time two hours ago
+	InvalidSignature   Behavior = "invalid-sig"              // real kid, signed by an unrelated key
+	UnrelatedKey       Behavior = "unrelated-key"            // signed by a key whose kid is not in the JWKS
+	AlgNone            Behavior = "null-alg"                 // alg "none", empty signature
+	HS256PublicKey     Behavior = "invalid-sig-hs256"        // alg HS256 keyed with the public key PEM
+	KidAbsent          Behavior = "kid-absent-single-jwks"   // no kid; the JWKS holds one key
+	KidAbsentMultiple  Behavior = "kid-absent-multiple-jwks" // no kid; the JWKS holds a second key of the same type
+	AlternateAlg       Behavior = "alternate-alg"            // an RSA key signs PS256 where RS256 is advertised, and the reverse
+	AudAsArray         Behavior = "valid-aud-as-array"       // aud is [client], an array of one
+	MissingAud         Behavior = "missing-aud"              // no aud
 )
 
 // Authorization response behaviours.
@@ -105,6 +111,8 @@ type hooks struct {
 	tokenJSON func(e *env, body map[string]any)
 	// discovery edits the discovery document.
 	discovery func(e *env, doc map[string]any)
+	// jwks edits the published key set.
+	jwks func(e *env, set *jose.JSONWebKeySet)
 	// userinfo edits a successful UserInfo response.
 	userinfo func(e *env, claims map[string]any)
 	// withholdRefresh reports whether the code grant of an authorization
@@ -177,6 +185,24 @@ var behaviors = map[Behavior]hooks{
 		s.alg, s.key = "HS256", e.key.publicPEM()
 	}},
 	KidAbsent: {sign: func(e *env, s *jwsSpec) { s.kid = "" }},
+	KidAbsentMultiple: {
+		sign: func(e *env, s *jwsSpec) { s.kid = "" },
+		jwks: func(e *env, set *jose.JSONWebKeySet) {
+			set.Keys = append(set.Keys, cachedKey(e.key.alg, 1).jwk())
+		},
+	},
+	AlternateAlg: {sign: func(e *env, s *jwsSpec) {
+		switch s.alg {
+		case "RS256":
+			s.alg = "PS256"
+		case "PS256":
+			s.alg = "RS256"
+		default: // not an RSA key: sign RS256 with an unrelated RSA key under the real kid
+			s.alg, s.key = "RS256", cachedKey("RS256", 1).priv
+		}
+	}},
+	AudAsArray: {idToken: func(e *env, c map[string]any) { c["aud"] = []string{e.clientID} }},
+	MissingAud: {idToken: func(e *env, c map[string]any) { delete(c, "aud") }},
 
 	WrongIssParam:  {redirect: func(e *env, p url.Values) { p.Set("iss", e.issuer+"/other") }},
 	RemoveIssParam: {redirect: func(e *env, p url.Values) { p.Del("iss") }},

@@ -282,6 +282,25 @@ var behaviorChecks = map[Behavior]func(*testing.T, *Server){
 		}
 	}),
 
+	KidAbsentMultiple: sigCheck(func(t *testing.T, s *Server, raw string, h map[string]any) {
+		if _, ok := h["kid"]; ok {
+			t.Errorf("kid = %v", h["kid"])
+		}
+		if set := fetchJWKS(t, s); len(set.Keys) != 2 {
+			t.Fatalf("JWKS has %d keys, want 2", len(set.Keys))
+		}
+	}),
+	AlternateAlg: sigCheck(func(t *testing.T, s *Server, raw string, h map[string]any) {
+		wantEqual(t, "alg", h["alg"], "PS256") // the default server signs RS256
+		wantEqual(t, "kid", h["kid"], fetchJWKS(t, s).Keys[0].KeyID)
+	}),
+	AudAsArray: claimsCheck(func(t *testing.T, s *Server, f *flow, c map[string]any) {
+		if aud, ok := c["aud"].([]any); !ok || len(aud) != 1 || aud[0] != DefaultClientID {
+			t.Errorf("aud = %v", c["aud"])
+		}
+	}),
+	MissingAud: claimsCheck(absent("aud")),
+
 	WrongIssParam: redirectCheck(func(t *testing.T, s *Server, f *flow, p url.Values) {
 		wantEqual(t, "iss", p.Get("iss"), s.URL+"/other")
 	}),

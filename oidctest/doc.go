@@ -143,6 +143,13 @@
 //     public key, real kid (algorithm confusion). Reject.
 //   - [KidAbsent]: no kid in the header; the JWKS holds one key. Accept
 //     (Core §10.1).
+//   - [KidAbsentMultiple]: no kid in the header; the JWKS holds a second
+//     key of the same type. Either try each key or reject (the
+//     conformance suite allows both; oidcmw rejects, as openid-client does).
+//   - [AlternateAlg]: the RSA key signs PS256 where discovery advertises
+//     RS256 (or the reverse). Reject: the alg is not the advertised one.
+//   - [AudAsArray]: aud is a one-element array. Accept.
+//   - [MissingAud]: no aud. Reject.
 //
 // Authorization response:
 //
@@ -246,4 +253,14 @@
 // and userinfo), no at_hash, no refresh token reuse detection (a rotated
 // refresh token is merely invalid), and no token revocation at logout:
 // ending an OP session leaves issued tokens valid.
+//
+// # Conformance modules
+//
+// [Modules] lists the OpenID conformance suite's RP test modules this
+// server reproduces (Basic, Comprehensive, Form Post, Refresh Token,
+// Back-Channel, and the FAPI 2.0 client tests for iss, state and ID token
+// checks), each as behaviours to switch on, a step for the relying party and
+// the expected outcome, so that a relying party can run the certification
+// matrix in go test. oidcmw runs all of them in its conformance_test.go.
+//
 package oidctest

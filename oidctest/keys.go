@@ -113,5 +113,11 @@ func (s *Server) RotateKey() {
 // jwks serves the current public key as a JWK Set (RFC 7517 §5).
 func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
 	e := s.env("")
-	writeJSON(w, http.StatusOK, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{e.key.jwk()}})
+	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{e.key.jwk()}}
+	for _, h := range e.hooks {
+		if h.jwks != nil {
+			h.jwks(e, &set)
+		}
+	}
+	writeJSON(w, http.StatusOK, set)
 }
