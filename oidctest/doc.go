@@ -262,5 +262,4 @@
 // checks), each as behaviours to switch on, a step for the relying party and
 // the expected outcome, so that a relying party can run the certification
 // matrix in go test. oidcmw runs all of them in its conformance_test.go.
-//
 package oidctest
