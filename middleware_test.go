@@ -512,3 +512,27 @@ func TestForwardedHeadersAreIgnored(t *testing.T) {
 		t.Fatalf("landed on %q, want /admin", got)
 	}
 }
+
+// TestEncodedPathsStayGuarded: the guard protects whatever the router
+// hands it and matches no paths itself, so encodings of "#", "..", and "/"
+// cannot make a protected path look public.
+func TestEncodedPathsStayGuarded(t *testing.T) {
+	h := newHarness(t, setup{})
+	mux := h.app.Config.Handler.(*http.ServeMux)
+	mux.HandleFunc("/public/", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("public " + r.URL.Path)) })
+	for _, p := range []string{
+		"/admin%23/public/", "/admin#/public/", "/public/..%2fadmin", "/public%2f..%2fadmin",
+		"/public/../admin", "/./admin", "//admin", "/admin/%2e%2e/public/",
+	} {
+		resp, body := do(t, h.browser, http.MethodGet, h.app.URL+p, jsonAccept, nil)
+		// Either the guard refused it, the router redirected it to a clean
+		// path, or the router sent it to the public handler; never the
+		// protected one.
+		if resp.StatusCode == http.StatusOK && !strings.HasPrefix(body, "public ") {
+			t.Errorf("%s: %d %q", p, resp.StatusCode, body)
+		}
+	}
+	if n := h.calls.Load(); n != 0 {
+		t.Errorf("the protected handler ran %d times without a session", n)
+	}
+}
