@@ -23,7 +23,7 @@ import (
 func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	want := http.MethodGet
-	if m.opts.ResponseMode == "form_post" {
+	if m.formPost() {
 		want = http.MethodPost
 	}
 	if r.Method != want {
@@ -69,7 +69,12 @@ func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 		ACRValues:       strings.Fields(rec.acr),
 		IDTokenExpected: true,
 	}
-	tokens, err := m.AuthorizationCodeGrant(ctx, r, checks, nil)
+	dk, err := parseDPoPKey(rec.dpop)
+	if err != nil {
+		m.fail(w, r, ErrStateMismatch)
+		return
+	}
+	tokens, err := m.grant(ctx, r, checks, nil, dk)
 	if err == nil && m.opts.FetchUserInfo {
 		err = m.addUserInfo(ctx, tokens)
 	}
@@ -96,6 +101,7 @@ func (m *Middleware) addUserInfo(ctx context.Context, t *Tokens) error {
 	if err != nil {
 		return err
 	}
-	t.userinfo, err = m.fetchUserInfo(ctx, p, t.AccessToken, t.subject)
+	id := t.identity()
+	t.userinfo, err = m.fetchUserInfo(ctx, p, &id)
 	return err
 }

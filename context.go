@@ -34,6 +34,8 @@ type Identity struct {
 	// UserInfo is the UserInfo response (a JSON object) when
 	// Options.FetchUserInfo is set, else nil.
 	UserInfo json.RawMessage
+
+	dpop []byte // the session's DPoP private key (DER), when Options.DPoP
 }
 
 // Claims decodes the user's claims into v (a struct or a map), without

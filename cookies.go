@@ -59,7 +59,7 @@ func (m *Middleware) loginCookie(value string) *http.Cookie {
 		Secure:   m.secure,
 		SameSite: http.SameSiteLaxMode,
 	}
-	if m.opts.ResponseMode == "form_post" {
+	if m.formPost() {
 		c.SameSite, c.Secure = http.SameSiteNoneMode, true
 	}
 	return c

@@ -8,11 +8,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/oauth2"
 )
 
 // Checks are what the client saved when it started a login and expects of
@@ -50,6 +47,7 @@ type Tokens struct {
 	authTime                  time.Time
 	claims, userinfo          []byte
 	now                       func() time.Time
+	dpop                      *dpopKey
 }
 
 // Claims decodes the validated ID token's claims into v.
@@ -69,9 +67,9 @@ func (t *Tokens) ExpiresIn() time.Duration {
 	return max(t.Expiry.Sub(t.now()), 0)
 }
 
-func (t *Tokens) setIDToken(raw string, c *idClaims) {
+func (t *Tokens) setIDToken(c *idClaims) {
 	t.IDToken, t.subject, t.issuer, t.sid, t.acr, t.authTime, t.claims =
-		raw, c.subject, c.issuer, c.sid, c.acr, c.authTime, c.raw
+		c.token, c.subject, c.issuer, c.sid, c.acr, c.authTime, c.raw
 }
 
 func (t *Tokens) identity() Identity {
@@ -80,6 +78,7 @@ func (t *Tokens) identity() Identity {
 		AccessToken: t.AccessToken, RefreshToken: t.RefreshToken,
 		TokenType: t.TokenType, Scope: t.Scope, Expiry: t.Expiry,
 		AuthTime: t.authTime, ACR: t.acr, RawClaims: t.claims, UserInfo: t.userinfo,
+		dpop: t.dpop.marshal(),
 	}
 }
 
@@ -96,6 +95,18 @@ func (t *Tokens) identity() Identity {
 // returned error matches a sentinel of this package or is a
 // [*ProviderError].
 func (m *Middleware) AuthorizationCodeGrant(ctx context.Context, r *http.Request, checks Checks, tokenParams url.Values) (*Tokens, error) {
+	var dk *dpopKey
+	if m.opts.DPoP {
+		var err error
+		if dk, err = newDPoPKey(); err != nil {
+			return nil, err
+		}
+	}
+	return m.grant(ctx, r, checks, tokenParams, dk)
+}
+
+// grant is AuthorizationCodeGrant with the DPoP key of the pending login.
+func (m *Middleware) grant(ctx context.Context, r *http.Request, checks Checks, tokenParams url.Values, dk *dpopKey) (*Tokens, error) {
 	if checks.State == "" || checks.CodeVerifier == "" {
 		return nil, errors.New("oidcmw: checks need the expected state and the PKCE code verifier")
 	}
@@ -103,18 +114,24 @@ func (m *Middleware) AuthorizationCodeGrant(ctx context.Context, r *http.Request
 	if err != nil {
 		return nil, err
 	}
-	if subtle.ConstantTimeCompare([]byte(params.Get("state")), []byte(checks.State)) != 1 {
-		return nil, ErrStateMismatch
-	}
 	p, err := m.provider(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if m.jarm() {
+		// JARM: the signed response is checked before anything in it.
+		if params, err = m.openJARM(ctx, p, params); err != nil {
+			return nil, err
+		}
+	}
+	if subtle.ConstantTimeCompare([]byte(params.Get("state")), []byte(checks.State)) != 1 {
+		return nil, ErrStateMismatch
 	}
 	if iss, ok := params["iss"]; ok {
 		if !m.issuerParamOK(p, iss[0]) {
 			return nil, ErrIssuerMismatch
 		}
-	} else if p.issParameter {
+	} else if p.issParameter && !m.jarm() {
 		return nil, fmt.Errorf("%w: iss parameter missing", ErrIssuerMismatch)
 	}
 	if code := params.Get("error"); code != "" {
@@ -125,44 +142,53 @@ func (m *Middleware) AuthorizationCodeGrant(ctx context.Context, r *http.Request
 		return nil, fmt.Errorf("%w: code missing", ErrInvalidCallback)
 	}
 
-	opts := []oauth2.AuthCodeOption{oauth2.VerifierOption(checks.CodeVerifier)}
+	form := url.Values{
+		"grant_type":    {"authorization_code"},
+		"code":          {code},
+		"redirect_uri":  {m.opts.RedirectURL},
+		"code_verifier": {checks.CodeVerifier},
+	}
 	for _, set := range []url.Values{m.opts.TokenParams, tokenParams} {
 		for k, vs := range set {
-			for _, v := range vs {
-				opts = append(opts, oauth2.SetAuthURLParam(k, v))
-			}
+			form[k] = append(form[k], vs...)
 		}
 	}
-	tok, err := p.oauth.Exchange(context.WithValue(ctx, oauth2.HTTPClient, m.opts.HTTPClient), code, opts...)
+	tr, err := m.tokenRequest(ctx, p, form, dk)
 	if err != nil {
-		return nil, classifyTokenError(err)
+		return nil, err
 	}
-	if !strings.EqualFold(tok.TokenType, "Bearer") {
-		return nil, fmt.Errorf("%w: token_type %q", ErrInvalidTokenResponse, tok.TokenType)
+	if !tokenTypeOK(tr.TokenType, dk) {
+		return nil, fmt.Errorf("%w: token_type %q", ErrInvalidTokenResponse, tr.TokenType)
 	}
 	t := &Tokens{
-		AccessToken:  tok.AccessToken,
-		TokenType:    tok.TokenType,
-		RefreshToken: tok.RefreshToken,
-		Scope:        extraString(tok, "scope"),
+		AccessToken:  tr.AccessToken,
+		TokenType:    tr.TokenType,
+		RefreshToken: tr.RefreshToken,
+		Scope:        tr.Scope,
 		now:          m.opts.Now,
+		dpop:         dk,
 	}
-	if secs, ok := expiresIn(tok); ok {
-		t.Expiry = m.opts.Now().Add(time.Duration(secs) * time.Second)
+	if tr.ExpiresIn > 0 {
+		t.Expiry = m.opts.Now().Add(time.Duration(tr.ExpiresIn) * time.Second)
 	}
-	rawID := extraString(tok, "id_token")
-	if rawID == "" {
+	if tr.IDToken == "" {
 		if checks.IDTokenExpected || checks.Nonce != "" || checks.MaxAge > 0 || len(checks.ACRValues) > 0 {
 			return nil, fmt.Errorf("%w: id_token missing", ErrInvalidTokenResponse)
 		}
 		return t, nil
 	}
-	c, err := m.verifyIDToken(ctx, p, rawID, checks, false)
+	c, err := m.verifyIDToken(ctx, p, tr.IDToken, checks, false)
 	if err != nil {
 		return nil, err
 	}
-	t.setIDToken(rawID, c)
+	t.setIDToken(c)
 	return t, nil
+}
+
+// tokenTypeOK: Bearer in any case (RFC 6749 §5.1); with DPoP also DPoP
+// (RFC 9449 §5; a provider that does not bind the token answers Bearer).
+func tokenTypeOK(typ string, dk *dpopKey) bool {
+	return strings.EqualFold(typ, "Bearer") || dk != nil && strings.EqualFold(typ, "DPoP")
 }
 
 // callbackParams reads the authorization response parameters: the query of
@@ -208,43 +234,4 @@ func checkParams(v url.Values, lim Limits) (url.Values, error) {
 		}
 	}
 	return v, nil
-}
-
-// classifyTokenError maps x/oauth2's errors: a transport failure or a 5xx
-// is an outage, an OAuth error body a ProviderError, and anything else a
-// broken token response.
-func classifyTokenError(err error) error {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		status := 0
-		if re.Response != nil {
-			status = re.Response.StatusCode
-		}
-		if re.ErrorCode != "" && status >= 400 && status < 500 {
-			return &ProviderError{Code: re.ErrorCode, Description: re.ErrorDescription, URI: re.ErrorURI, TokenEndpoint: true}
-		}
-		return &unavailable{what: "token endpoint", err: fmt.Errorf("status %d", status)}
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return &unavailable{what: "token endpoint", err: err}
-	}
-	return fmt.Errorf("%w: %v", ErrInvalidTokenResponse, err)
-}
-
-func extraString(tok *oauth2.Token, key string) string {
-	s, _ := tok.Extra(key).(string)
-	return s
-}
-
-// expiresIn reads expires_in in seconds; some providers send it as a string.
-func expiresIn(tok *oauth2.Token) (int64, bool) {
-	switch v := tok.Extra("expires_in").(type) {
-	case float64:
-		return int64(v), v > 0
-	case string:
-		n, err := strconv.ParseInt(v, 10, 64)
-		return n, err == nil && n > 0
-	}
-	return 0, false
 }

@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
 // idClaims is the validated ID token: what the session needs, and the raw
 // claims for Identity.Claims.
 type idClaims struct {
+	token                     string // as received (encrypted or not)
 	subject, issuer, sid, acr string
 	authTime                  time.Time
 	raw                       []byte
@@ -30,6 +32,14 @@ type idClaims struct {
 func (m *Middleware) verifyIDToken(ctx context.Context, p *provider, raw string, c Checks, refresh bool) (*idClaims, error) {
 	if len(raw) > m.opts.Limits.MaxTokenBytes {
 		return nil, fmt.Errorf("%w: too large", ErrInvalidIDToken)
+	}
+	received := raw
+	if strings.Count(raw, ".") == 4 { // JWE: a nested, encrypted ID token
+		inner, err := m.decryptIDToken(raw)
+		if err != nil {
+			return nil, err
+		}
+		raw = inner
 	}
 	kid, _, err := jwtHeader(raw)
 	if err != nil {
@@ -105,7 +115,7 @@ func (m *Middleware) verifyIDToken(ctx context.Context, p *provider, raw string,
 	if len(c.ACRValues) > 0 && !slices.Contains(c.ACRValues, extra.ACR) {
 		return nil, fmt.Errorf("%w: acr %q not among %q", ErrInsufficientAuthentication, extra.ACR, c.ACRValues)
 	}
-	return &idClaims{subject: tok.Subject, issuer: tok.Issuer, sid: extra.Sid, acr: extra.ACR,
+	return &idClaims{token: received, subject: tok.Subject, issuer: tok.Issuer, sid: extra.Sid, acr: extra.ACR,
 		authTime: authTime, raw: payload}, nil
 }
 

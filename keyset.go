@@ -129,7 +129,12 @@ func filterSigningKeys(keys []jose.JSONWebKey) []jose.JSONWebKey {
 // VerifySignature implements go-oidc's KeySet from the cached keys. A token
 // without kid is accepted only when exactly one key fits its alg.
 func (ks *keySet) VerifySignature(_ context.Context, rawJWT string) ([]byte, error) {
-	jws, err := jose.ParseSignedCompact(rawJWT, ks.algs)
+	return ks.verify(rawJWT, ks.algs)
+}
+
+// verify checks a compact JWS signed with one of algs by a cached key.
+func (ks *keySet) verify(rawJWT string, algs []jose.SignatureAlgorithm) ([]byte, error) {
+	jws, err := jose.ParseSignedCompact(rawJWT, algs)
 	if err != nil {
 		return nil, err
 	}

@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -87,28 +85,12 @@ func (m *Middleware) revoke(ctx context.Context, p *provider, token string) erro
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	form := url.Values{"token": {token}, "token_type_hint": {"refresh_token"}}
-	if m.opts.ClientAuthMethod != "client_secret_basic" {
-		form.Set("client_id", m.opts.ClientID)
-		if m.opts.ClientAuthMethod == "client_secret_post" {
-			form.Set("client_secret", m.opts.ClientSecret)
-		}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.revocationURL, strings.NewReader(form.Encode()))
+	_, status, _, err := m.postForm(ctx, p, p.revocationURL, form, nil)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if m.opts.ClientAuthMethod == "client_secret_basic" {
-		req.SetBasicAuth(url.QueryEscape(m.opts.ClientID), url.QueryEscape(m.opts.ClientSecret))
-	}
-	resp, err := m.opts.HTTPClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("revocation endpoint answered %s", resp.Status)
+	if status != http.StatusOK {
+		return fmt.Errorf("revocation endpoint answered %d", status)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 )
 
@@ -30,6 +31,9 @@ type Middleware struct {
 	logout       http.Handler // handleLogout behind CrossOriginProtection
 	seal         *sealer      // nil: records stored as they are
 	flights      flights      // in-process session updates (refresh)
+	nonces       dpopNonces   // the token endpoint's DPoP nonce
+	clientAlg    jose.SignatureAlgorithm
+	clientKID    string
 }
 
 // New validates opts and returns a Middleware. It does no network I/O:
@@ -46,6 +50,16 @@ func New(opts Options) (*Middleware, error) {
 		return nil, err
 	}
 	m := &Middleware{opts: o, secure: u.Scheme == "https", callbackPath: u.EscapedPath(), seal: seal}
+	if o.ClientKey != nil {
+		if m.clientAlg, err = signingAlg(o.ClientKey); err != nil {
+			return nil, err
+		}
+		if m.clientKID = o.ClientKeyID; m.clientKID == "" {
+			if m.clientKID, err = thumbprint(o.ClientKey.Public()); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if m.callbackPath == "" {
 		m.callbackPath = "/"
 	}
@@ -212,7 +226,15 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, lo login
 	if lo.maxAge > 0 {
 		maxAge = lo.maxAge
 	}
+	var dk *dpopKey
+	if m.opts.DPoP {
+		if dk, err = newDPoPKey(); err != nil {
+			m.fail(w, r, err)
+			return
+		}
+	}
 	rec := pendingRecord{
+		dpop:     dk.marshal(),
 		state:    rand.Text(),
 		binding:  binding,
 		nonce:    rand.Text(),
@@ -235,7 +257,16 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, lo login
 	}
 	http.SetCookie(w, m.loginCookie(binding))
 
-	params := url.Values{"nonce": {rec.nonce}}
+	params := url.Values{
+		"response_type":         {"code"},
+		"client_id":             {m.opts.ClientID},
+		"redirect_uri":          {m.opts.RedirectURL},
+		"scope":                 {strings.Join(m.opts.Scopes, " ")},
+		"state":                 {rec.state},
+		"nonce":                 {rec.nonce},
+		"code_challenge":        {oauth2.S256ChallengeFromVerifier(rec.verifier)},
+		"code_challenge_method": {"S256"},
+	}
 	if m.opts.ResponseMode != "query" {
 		params.Set("response_mode", m.opts.ResponseMode)
 	}
@@ -255,14 +286,13 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, lo login
 	if slices.Contains(m.opts.Scopes, "offline_access") && !params.Has("prompt") && !m.opts.OmitConsentPrompt {
 		params.Set("prompt", "consent")
 	}
-	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(rec.verifier)}
-	for k, vs := range params {
-		for _, v := range vs {
-			opts = append(opts, oauth2.SetAuthURLParam(k, v))
-		}
+	target, err := m.authorizationURL(ctx, p, params)
+	if err != nil {
+		m.fail(w, r, err)
+		return
 	}
 	noStore(w)
-	w.Header().Set("Location", p.oauth.AuthCodeURL(rec.state, opts...))
+	w.Header().Set("Location", target)
 	w.WriteHeader(http.StatusFound)
 }
 

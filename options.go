@@ -2,6 +2,7 @@ package oidcmw
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,10 +44,46 @@ type Options struct {
 	// authentication (method "none"), PKCE only.
 	ClientSecret string
 
-	// ClientAuthMethod is how the client authenticates at the token
-	// endpoint: "client_secret_basic" (the default with a ClientSecret),
-	// "client_secret_post", or "none" (the default without one).
+	// ClientAuthMethod is how the client authenticates at the token, PAR
+	// and revocation endpoints: "client_secret_basic" (the default with a
+	// ClientSecret), "client_secret_post", "client_secret_jwt" (an HS256
+	// assertion made with the secret), "private_key_jwt" (an assertion
+	// signed with ClientKey, the default with a ClientKey), or "none" (the
+	// default without either). Assertions (RFC 7523) carry iss = sub =
+	// ClientID, aud = the issuer, a unique jti and a one-minute exp.
 	ClientAuthMethod string
+
+	// ClientKey is the client's private key (RSA, ECDSA or Ed25519) for
+	// private_key_jwt and for signing request objects. Its public key is
+	// registered at the provider (as a JWK, or a JWKS URI). Default: none.
+	ClientKey crypto.Signer
+
+	// ClientKeyID is the kid put in the header of what ClientKey signs.
+	// Default: the key's RFC 7638 JWK thumbprint.
+	ClientKeyID string
+
+	// PAR pushes every authorization request to the provider's
+	// pushed_authorization_request_endpoint (RFC 9126) and redirects with
+	// the request_uri only. It is done anyway when discovery says
+	// require_pushed_authorization_requests. Default false.
+	PAR bool
+
+	// RequestObject sends the authorization request as a signed request
+	// object (JAR, RFC 9101), signed with ClientKey or, without one, HS256
+	// with the client secret; with PAR it is pushed. Default false.
+	RequestObject bool
+
+	// DPoP binds the tokens of each session to a key of its own (RFC 9449):
+	// the token and refresh requests carry DPoP proofs, retried once when
+	// the provider asks for a nonce, and [Identity.Transport] calls APIs
+	// with DPoP-bound tokens. Default false.
+	DPoP bool
+
+	// DecryptionKey is the client's private key for encrypted ID tokens
+	// (JWE: *rsa.PrivateKey for RSA-OAEP and RSA-OAEP-256, *ecdsa.PrivateKey
+	// for ECDH-ES and its key wrap variants). Default: none; an encrypted
+	// ID token is then refused.
+	DecryptionKey crypto.PrivateKey
 
 	// RedirectURL is the absolute URL of the route where [Middleware.Callback]
 	// is mounted, exactly as registered at the provider. Required. Its scheme
@@ -64,10 +101,12 @@ type Options struct {
 	// is always added when missing.
 	Scopes []string
 
-	// ResponseMode is "query" (default) or "form_post". With form_post the
-	// provider POSTs the response to RedirectURL, and the short-lived login
-	// cookie is sent with SameSite=None; Secure so that the cross-site POST
-	// carries it.
+	// ResponseMode is "query" (default) or "form_post", or one of the JARM
+	// modes "jwt", "query.jwt", "form_post.jwt" (the response is a JWT
+	// signed by the provider, verified before anything in it is read).
+	// With form_post the provider POSTs the response to RedirectURL, and
+	// the short-lived login cookie is sent with SameSite=None; Secure so
+	// that the cross-site POST carries it.
 	ResponseMode string
 
 	// Store keeps pending logins and sessions. Default: a [MemoryStore]
@@ -224,22 +263,32 @@ func (o Options) normalize() (Options, error) {
 	}
 	o.AllowedTenants = slices.Clone(o.AllowedTenants)
 	switch {
+	case o.ClientAuthMethod == "" && o.ClientKey != nil:
+		o.ClientAuthMethod = "private_key_jwt"
 	case o.ClientAuthMethod == "" && o.ClientSecret != "":
 		o.ClientAuthMethod = "client_secret_basic"
 	case o.ClientAuthMethod == "":
 		o.ClientAuthMethod = "none"
 	}
 	switch o.ClientAuthMethod {
-	case "client_secret_basic", "client_secret_post":
+	case "client_secret_basic", "client_secret_post", "client_secret_jwt":
 		if o.ClientSecret == "" {
 			return o, fmt.Errorf("oidcmw: Options.ClientAuthMethod %q needs a ClientSecret", o.ClientAuthMethod)
+		}
+	case "private_key_jwt":
+		if o.ClientKey == nil {
+			return o, errors.New(`oidcmw: Options.ClientAuthMethod "private_key_jwt" needs a ClientKey`)
 		}
 	case "none":
 		if o.ClientSecret != "" {
 			return o, errors.New(`oidcmw: Options.ClientAuthMethod "none" with a ClientSecret`)
 		}
 	default:
-		return o, fmt.Errorf("oidcmw: Options.ClientAuthMethod %q: want client_secret_basic, client_secret_post or none", o.ClientAuthMethod)
+		return o, fmt.Errorf("oidcmw: Options.ClientAuthMethod %q: want client_secret_basic, client_secret_post, "+
+			"client_secret_jwt, private_key_jwt or none", o.ClientAuthMethod)
+	}
+	if o.RequestObject && o.ClientKey == nil && o.ClientSecret == "" {
+		return o, errors.New("oidcmw: Options.RequestObject needs a ClientKey or a ClientSecret to sign with")
 	}
 	if o.PostLogoutRedirectURL == "" {
 		u, _ := url.Parse(o.RedirectURL)
@@ -250,9 +299,9 @@ func (o Options) normalize() (Options, error) {
 	switch o.ResponseMode {
 	case "":
 		o.ResponseMode = "query"
-	case "query", "form_post":
+	case "query", "form_post", "jwt", "query.jwt", "form_post.jwt":
 	default:
-		return o, fmt.Errorf("oidcmw: Options.ResponseMode %q: want query or form_post", o.ResponseMode)
+		return o, fmt.Errorf("oidcmw: Options.ResponseMode %q: want query, form_post, jwt, query.jwt or form_post.jwt", o.ResponseMode)
 	}
 	if len(o.Scopes) == 0 {
 		o.Scopes = defaultScopes

@@ -13,14 +13,18 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
-	"golang.org/x/oauth2"
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 // provider is what discovery yields: endpoints, the key set and the ID token
 // verifier. It is immutable once built.
 type provider struct {
 	issuer        string
-	oauth         oauth2.Config
+	authURL       string
+	tokenURL      string
+	parURL        string
+	requirePAR    bool
+	jarmAlgs      []jose.SignatureAlgorithm
 	userinfoURL   string
 	endSessionURL string
 	revocationURL string
@@ -40,6 +44,9 @@ type discoveryDoc struct {
 	EndSessionURL         string   `json:"end_session_endpoint"`
 	RevocationURL         string   `json:"revocation_endpoint"`
 	IDTokenAlgs           []string `json:"id_token_signing_alg_values_supported"`
+	AuthzAlgs             []string `json:"authorization_signing_alg_values_supported"`
+	PARURL                string   `json:"pushed_authorization_request_endpoint"`
+	RequirePAR            bool     `json:"require_pushed_authorization_requests"`
 	IssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
 }
 
@@ -124,26 +131,24 @@ func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 		}
 	}
 	keys := newKeySet(doc.JWKSURL, m.opts.HTTPClient, m.opts.Now, algs, m.opts.Limits)
-	style := oauth2.AuthStyleInHeader
-	if m.opts.ClientAuthMethod != "client_secret_basic" {
-		// client_secret_post; or "none": x/oauth2 then sends client_id only.
-		style = oauth2.AuthStyleInParams
+	jarmAlgs := []jose.SignatureAlgorithm{jose.RS256} // JARM §5: RS256 when absent
+	if len(doc.AuthzAlgs) > 0 {
+		jarmAlgs = nil
+		for _, a := range doc.AuthzAlgs {
+			if slices.Contains(asymmetricAlgs, a) {
+				jarmAlgs = append(jarmAlgs, jose.SignatureAlgorithm(a))
+			}
+		}
 	}
 	skew := m.opts.ClockSkew
 	now := m.opts.Now
 	return &provider{
-		issuer: doc.Issuer,
-		oauth: oauth2.Config{
-			ClientID:     m.opts.ClientID,
-			ClientSecret: m.opts.ClientSecret,
-			RedirectURL:  m.opts.RedirectURL,
-			Scopes:       m.opts.Scopes,
-			Endpoint: oauth2.Endpoint{
-				AuthURL:   doc.AuthorizationURL,
-				TokenURL:  doc.TokenURL,
-				AuthStyle: style,
-			},
-		},
+		issuer:        doc.Issuer,
+		authURL:       doc.AuthorizationURL,
+		tokenURL:      doc.TokenURL,
+		parURL:        doc.PARURL,
+		requirePAR:    doc.RequirePAR,
+		jarmAlgs:      jarmAlgs,
 		userinfoURL:   doc.UserinfoURL,
 		endSessionURL: doc.EndSessionURL,
 		revocationURL: doc.RevocationURL,

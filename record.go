@@ -38,6 +38,7 @@ type pendingRecord struct {
 	verifier string
 	returnTo string
 	acr      string // space-separated acr_values asked, may be empty
+	dpop     []byte // the login's DPoP key (DER), when Options.DPoP
 	maxAge   int64  // seconds, 0 = not asked
 	expires  int64  // unix nanoseconds
 }
@@ -46,14 +47,15 @@ func (s *sessionRecord) marshal() []byte {
 	id := &s.id
 	n := 96 + len(id.Subject) + len(id.Issuer) + len(id.IDToken) + len(id.AccessToken) +
 		len(id.RefreshToken) + len(id.TokenType) + len(id.Scope) + len(id.RawClaims) +
-		len(id.UserInfo) + len(id.ACR) + len(s.sid)
+		len(id.UserInfo) + len(id.ACR) + len(s.sid) + len(id.dpop)
 	b := make([]byte, 0, n)
 	b = append(b, sessionRecordV1)
 	for _, v := range [...]int64{s.created, s.lastSeen, unixOrZero(id.Expiry), unixOrZero(id.AuthTime)} {
 		b = binary.AppendVarint(b, v)
 	}
 	for _, f := range [...]string{id.Subject, id.Issuer, id.IDToken, id.AccessToken,
-		id.RefreshToken, id.TokenType, id.Scope, id.ACR, s.sid, string(id.RawClaims), string(id.UserInfo)} {
+		id.RefreshToken, id.TokenType, id.Scope, id.ACR, s.sid, string(id.RawClaims), string(id.UserInfo),
+		string(id.dpop)} {
 		b = appendString(b, f)
 	}
 	return b
@@ -82,6 +84,9 @@ func (s *sessionRecord) unmarshal(b []byte) error {
 	if id.UserInfo = d.bytes(); len(id.UserInfo) == 0 {
 		id.UserInfo = nil
 	}
+	if id.dpop = d.bytes(); len(id.dpop) == 0 {
+		id.dpop = nil
+	}
 	return d.finish()
 }
 
@@ -90,7 +95,7 @@ func (p *pendingRecord) marshal() []byte {
 	b = append(b, pendingRecordV1)
 	b = binary.AppendVarint(b, p.expires)
 	b = binary.AppendVarint(b, p.maxAge)
-	for _, f := range [...]string{p.state, p.binding, p.nonce, p.verifier, p.returnTo, p.acr} {
+	for _, f := range [...]string{p.state, p.binding, p.nonce, p.verifier, p.returnTo, p.acr, string(p.dpop)} {
 		b = appendString(b, f)
 	}
 	return b
@@ -109,6 +114,9 @@ func (p *pendingRecord) unmarshal(b []byte) error {
 	p.verifier = d.string()
 	p.returnTo = d.string()
 	p.acr = d.string()
+	if p.dpop = d.bytes(); len(p.dpop) == 0 {
+		p.dpop = nil
+	}
 	return d.finish()
 }
 

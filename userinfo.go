@@ -13,7 +13,7 @@ import (
 // fetchUserInfo calls the UserInfo endpoint with the access token in the
 // Authorization header (never in a URL, RFC 9700 §4.3.2) and returns the
 // response, a JSON object whose sub equals sub (OIDC Core §5.3.2).
-func (m *Middleware) fetchUserInfo(ctx context.Context, p *provider, accessToken, sub string) ([]byte, error) {
+func (m *Middleware) fetchUserInfo(ctx context.Context, p *provider, id *Identity) ([]byte, error) {
 	if p.userinfoURL == "" {
 		return nil, fmt.Errorf("%w: the provider has no userinfo_endpoint", ErrInvalidUserInfo)
 	}
@@ -21,9 +21,9 @@ func (m *Middleware) fetchUserInfo(ctx context.Context, p *provider, accessToken
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+accessToken)
 	req.Header.Set("Accept", "application/json")
-	resp, err := m.opts.HTTPClient.Do(req)
+	client := &http.Client{Transport: id.Transport(m.opts.HTTPClient.Transport), Timeout: m.opts.HTTPClient.Timeout}
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, &unavailable{what: "userinfo", err: err}
 	}
@@ -48,7 +48,7 @@ func (m *Middleware) fetchUserInfo(ctx context.Context, p *provider, accessToken
 	if err := json.Unmarshal(body, &claims); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidUserInfo, err)
 	}
-	if claims.Sub == nil || *claims.Sub != sub {
+	if claims.Sub == nil || *claims.Sub != id.Subject {
 		return nil, errors.Join(ErrInvalidUserInfo, errors.New("sub differs from the ID token's"))
 	}
 	return body, nil

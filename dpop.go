@@ -1,0 +1,181 @@
+package oidcmw
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// DPoP (RFC 9449): with Options.DPoP every session gets its own P-256 key,
+// created when the login starts and kept (sealed with SecretKeys) in the
+// store; the token and refresh requests carry proofs made with it, so the
+// provider binds the access token (and a public client's refresh token) to
+// the key. [Identity.Transport] makes the proofs for calls to APIs.
+
+// dpopKey is a session's DPoP key.
+type dpopKey struct {
+	key *ecdsa.PrivateKey
+	jwk jose.JSONWebKey // public
+}
+
+func newDPoPKey() (*dpopKey, error) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	return &dpopKey{key: k, jwk: jose.JSONWebKey{Key: &k.PublicKey}}, nil
+}
+
+// parseDPoPKey reads a key that marshal wrote; nil for no key.
+func parseDPoPKey(der []byte) (*dpopKey, error) {
+	if len(der) == 0 {
+		return nil, nil
+	}
+	k, err := x509.ParseECPrivateKey(der)
+	if err != nil {
+		return nil, err
+	}
+	return &dpopKey{key: k, jwk: jose.JSONWebKey{Key: &k.PublicKey}}, nil
+}
+
+func (k *dpopKey) marshal() []byte {
+	if k == nil {
+		return nil
+	}
+	der, _ := x509.MarshalECPrivateKey(k.key)
+	return der
+}
+
+// proof is a DPoP proof JWT (RFC 9449 §4.2) for a request; accessToken,
+// when set, is bound with ath.
+func (k *dpopKey) proof(method, target, nonce, accessToken string, now time.Time) (string, error) {
+	htu := target
+	if i := strings.IndexAny(htu, "?#"); i >= 0 {
+		htu = htu[:i]
+	}
+	claims := map[string]any{"jti": rand.Text(), "htm": method, "htu": htu, "iat": now.Unix()}
+	if nonce != "" {
+		claims["nonce"] = nonce
+	}
+	if accessToken != "" {
+		sum := sha256.Sum256([]byte(accessToken))
+		claims["ath"] = base64.RawURLEncoding.EncodeToString(sum[:])
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: k.key},
+		(&jose.SignerOptions{EmbedJWK: true}).WithType("dpop+jwt"))
+	if err != nil {
+		return "", err
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	obj, err := signer.Sign(payload)
+	if err != nil {
+		return "", err
+	}
+	return obj.CompactSerialize()
+}
+
+// dpopNonces remembers the latest DPoP-Nonce each server sent.
+type dpopNonces struct {
+	mu sync.Mutex
+	m  map[string]string // by host
+}
+
+func (n *dpopNonces) get(host string) string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.m[host]
+}
+
+func (n *dpopNonces) set(host, nonce string) {
+	if nonce == "" {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.m == nil {
+		n.m = make(map[string]string)
+	}
+	n.m[host] = nonce
+}
+
+// nonce and rememberNonce keep the token endpoint's nonce.
+func (m *Middleware) nonce() string { return m.nonces.get("token") }
+
+func (m *Middleware) rememberNonce(h http.Header) { m.nonces.set("token", h.Get("DPoP-Nonce")) }
+
+// Transport returns an http.RoundTripper that calls APIs with the
+// identity's access token: as a DPoP-bound token with a fresh proof per
+// request when the provider bound it (TokenType "DPoP"), retrying once when
+// the API asks for a DPoP nonce; as a Bearer token otherwise. base may be
+// nil (http.DefaultTransport). Requests whose body cannot be replayed are
+// not retried.
+func (id *Identity) Transport(base http.RoundTripper) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	dk, _ := parseDPoPKey(id.dpop) // nil when there is none: Bearer
+	return &authTransport{id: id, dk: dk, base: base}
+}
+
+type authTransport struct {
+	id     *Identity
+	dk     *dpopKey
+	base   http.RoundTripper
+	nonces dpopNonces
+}
+
+func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	dk := t.dk
+	if dk == nil || !strings.EqualFold(t.id.TokenType, "DPoP") {
+		r := req.Clone(req.Context())
+		r.Header.Set("Authorization", "Bearer "+t.id.AccessToken)
+		return t.base.RoundTrip(r)
+	}
+	for attempt := 0; ; attempt++ {
+		r := req.Clone(req.Context())
+		if attempt > 0 {
+			if req.GetBody == nil && req.Body != nil && req.Body != http.NoBody {
+				return nil, errors.New("oidcmw: DPoP nonce retry needs a replayable request body")
+			}
+			if req.GetBody != nil {
+				body, err := req.GetBody()
+				if err != nil {
+					return nil, err
+				}
+				r.Body = body
+			}
+		}
+		proof, err := dk.proof(r.Method, r.URL.String(), t.nonces.get(r.URL.Host), t.id.AccessToken, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		r.Header.Set("Authorization", "DPoP "+t.id.AccessToken)
+		r.Header.Set("DPoP", proof)
+		resp, err := t.base.RoundTrip(r)
+		if err != nil {
+			return nil, err
+		}
+		nonce := resp.Header.Get("DPoP-Nonce")
+		t.nonces.set(r.URL.Host, nonce)
+		if attempt == 0 && nonce != "" && resp.StatusCode == http.StatusUnauthorized &&
+			strings.Contains(resp.Header.Get("WWW-Authenticate"), "use_dpop_nonce") {
+			resp.Body.Close()
+			continue
+		}
+		return resp, nil
+	}
+}

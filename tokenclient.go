@@ -1,0 +1,126 @@
+package oidcmw
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// tokenResponse is a token endpoint answer (RFC 6749 §5.1, OIDC Core
+// §3.1.3.3).
+type tokenResponse struct {
+	AccessToken  string    `json:"access_token"`
+	TokenType    string    `json:"token_type"`
+	RefreshToken string    `json:"refresh_token"`
+	ExpiresIn    expiresIn `json:"expires_in"`
+	IDToken      string    `json:"id_token"`
+	Scope        string    `json:"scope"`
+}
+
+// expiresIn is a number of seconds; some providers send it as a string.
+type expiresIn int64
+
+func (e *expiresIn) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	if s == "" || s == "null" {
+		*e = 0
+		return nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("expires_in %s: %w", b, err)
+	}
+	*e = expiresIn(n)
+	return nil
+}
+
+// oauthError is an OAuth 2.0 error body (RFC 6749 §5.2).
+type oauthError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+	URI         string `json:"error_uri"`
+}
+
+// tokenRequest posts a grant to the token endpoint with the client's
+// authentication and, when dk is set, a DPoP proof; it retries once when
+// the provider asks for a DPoP nonce (RFC 9449 §8). A transport failure or
+// a 5xx is an outage, an OAuth error body a [ProviderError], anything else
+// that is not a token response [ErrInvalidTokenResponse].
+func (m *Middleware) tokenRequest(ctx context.Context, p *provider, grant url.Values, dk *dpopKey) (*tokenResponse, error) {
+	for attempt := 0; ; attempt++ {
+		body, status, header, err := m.postForm(ctx, p, p.tokenURL, grant, dk)
+		if err != nil {
+			return nil, &unavailable{what: "token endpoint", err: err}
+		}
+		if dk != nil {
+			m.rememberNonce(header)
+		}
+		if status == http.StatusOK {
+			var tr tokenResponse
+			if err := json.Unmarshal(body, &tr); err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrInvalidTokenResponse, err)
+			}
+			if tr.AccessToken == "" {
+				return nil, fmt.Errorf("%w: access_token missing", ErrInvalidTokenResponse)
+			}
+			return &tr, nil
+		}
+		var oe oauthError
+		if status >= 400 && status < 500 && json.Unmarshal(body, &oe) == nil && oe.Error != "" {
+			if oe.Error == "use_dpop_nonce" && dk != nil {
+				if attempt == 0 && header.Get("DPoP-Nonce") != "" {
+					continue
+				}
+				return nil, &unavailable{what: "token endpoint", err: errors.New("DPoP nonce asked for again after a retry")}
+			}
+			return nil, &ProviderError{Code: oe.Error, Description: oe.Description, URI: oe.URI, TokenEndpoint: true}
+		}
+		return nil, &unavailable{what: "token endpoint", err: fmt.Errorf("status %d", status)}
+	}
+}
+
+// postForm sends an authenticated form POST to one of the provider's
+// endpoints and returns the (size-limited) answer.
+func (m *Middleware) postForm(ctx context.Context, p *provider, endpoint string, params url.Values, dk *dpopKey) ([]byte, int, http.Header, error) {
+	form := maps.Clone(params)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, nil)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	if err := m.authenticate(req, form, p); err != nil {
+		return nil, 0, nil, err
+	}
+	if dk != nil {
+		proof, err := dk.proof(http.MethodPost, endpoint, m.nonce(), "", m.opts.Now())
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		req.Header.Set("DPoP", proof)
+	}
+	enc := form.Encode()
+	req.Body = io.NopCloser(strings.NewReader(enc))
+	req.ContentLength = int64(len(enc))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := m.opts.HTTPClient.Do(req)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	defer resp.Body.Close()
+	max := m.opts.Limits.MaxDocumentBytes
+	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(max)+1))
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	if len(body) > max {
+		return nil, 0, nil, fmt.Errorf("answer larger than %d bytes", max)
+	}
+	return body, resp.StatusCode, resp.Header, nil
+}
