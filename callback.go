@@ -56,6 +56,12 @@ func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, ErrLoginExpired)
 		return
 	}
+	if rec.issuer != m.opts.Issuer {
+		// Started for another provider whose middleware shares the store:
+		// its code must not reach this provider (RFC 9700 §4.4 mix-up).
+		m.fail(w, r, fmt.Errorf("%w: the login was started for %q", ErrIssuerMismatch, rec.issuer))
+		return
+	}
 	c, err := r.Cookie(m.loginCookieName(rec.binding))
 	if err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(rec.binding)) != 1 {
 		m.fail(w, r, ErrStateMismatch)

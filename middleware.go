@@ -123,10 +123,11 @@ func (m *Middleware) unauthenticated(w http.ResponseWriter, r *http.Request, has
 }
 
 // activeSession is the request's session after timeouts and refresh; nil
-// when there is none.
+// when there is none, or when it belongs to another provider's middleware
+// sharing the store (see [Providers]).
 func (m *Middleware) activeSession(r *http.Request) (*liveSession, error) {
 	s, err := m.loadSession(r)
-	if err != nil || s == nil {
+	if err != nil || s == nil || !m.owns(s.rec.id.Issuer) {
 		return nil, err
 	}
 	s, err = m.maintain(r.Context(), s)
@@ -234,6 +235,7 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, lo login
 		}
 	}
 	rec := pendingRecord{
+		issuer:   m.opts.Issuer,
 		dpop:     dk.marshal(),
 		state:    rand.Text(),
 		binding:  binding,

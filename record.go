@@ -39,6 +39,7 @@ type pendingRecord struct {
 	returnTo string
 	acr      string // space-separated acr_values asked, may be empty
 	dpop     []byte // the login's DPoP key (DER), when Options.DPoP
+	issuer   string // Options.Issuer of the middleware that started it (mix-up defence)
 	maxAge   int64  // seconds, 0 = not asked
 	expires  int64  // unix nanoseconds
 }
@@ -95,7 +96,7 @@ func (p *pendingRecord) marshal() []byte {
 	b = append(b, pendingRecordV1)
 	b = binary.AppendVarint(b, p.expires)
 	b = binary.AppendVarint(b, p.maxAge)
-	for _, f := range [...]string{p.state, p.binding, p.nonce, p.verifier, p.returnTo, p.acr, string(p.dpop)} {
+	for _, f := range [...]string{p.state, p.binding, p.nonce, p.verifier, p.returnTo, p.acr, string(p.dpop), p.issuer} {
 		b = appendString(b, f)
 	}
 	return b
@@ -117,6 +118,7 @@ func (p *pendingRecord) unmarshal(b []byte) error {
 	if p.dpop = d.bytes(); len(p.dpop) == 0 {
 		p.dpop = nil
 	}
+	p.issuer = d.string()
 	return d.finish()
 }
 

@@ -53,3 +53,15 @@ func (m *Middleware) fetchUserInfo(ctx context.Context, p *provider, id *Identit
 	}
 	return body, nil
 }
+
+// UserInfo fetches the provider's UserInfo response for id, with its access
+// token in the Authorization header (DPoP-bound when Options.DPoP made it
+// so), and checks that its sub is id's. It is what Options.FetchUserInfo
+// does at login; call it for fresh claims.
+func (m *Middleware) UserInfo(ctx context.Context, id *Identity) (json.RawMessage, error) {
+	p, err := m.provider(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return m.fetchUserInfo(ctx, p, id)
+}

@@ -19,16 +19,25 @@
 //	OIDC_POST_LOGOUT_REDIRECT_URL  where the provider sends the browser after logout (http://ADDR/)
 //	REDIS_URL                      sessions in Redis, shared by instances (in memory)
 //	SESSION_SECRET                 32+ bytes sealing stored tokens (random per process)
+//	OIDC_CLIENT_AUTH_METHOD        client_secret_basic, client_secret_post, client_secret_jwt,
+//	                               private_key_jwt or none (from the secret and key)
+//	OIDC_CLIENT_PRIVATE_KEY_FILE   PEM (PKCS #8) key for private_key_jwt and request objects
+//	OIDC_PAR, OIDC_REQUEST_OBJECT, OIDC_DPOP   "true" turns on PAR, JAR, DPoP
+//	OIDC_RESOURCE                  a resource indicator (RFC 8707) for the authorization and token requests
 package main
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"html/template"
 	"log"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -80,6 +89,21 @@ func newApp(getenv func(string) string, addr string) (h http.Handler, close func
 		Scopes:                strings.Fields(getenv("OIDC_SCOPES")),
 		ResponseMode:          getenv("OIDC_RESPONSE_MODE"),
 		SecretKeys:            [][]byte{[]byte(env(getenv, "SESSION_SECRET", rand.Text()+rand.Text()))},
+		ClientAuthMethod:      getenv("OIDC_CLIENT_AUTH_METHOD"),
+		PAR:                   getenv("OIDC_PAR") == "true",
+		RequestObject:         getenv("OIDC_REQUEST_OBJECT") == "true",
+		DPoP:                  getenv("OIDC_DPOP") == "true",
+	}
+	if f := getenv("OIDC_CLIENT_PRIVATE_KEY_FILE"); f != "" {
+		key, err := readPrivateKey(f)
+		if err != nil {
+			return nil, close, fmt.Errorf("OIDC_CLIENT_PRIVATE_KEY_FILE: %w", err)
+		}
+		opts.ClientKey = key
+	}
+	if res := getenv("OIDC_RESOURCE"); res != "" {
+		opts.AuthParams = url.Values{"resource": {res}}
+		opts.TokenParams = url.Values{"resource": {res}}
 	}
 	if u := getenv("REDIS_URL"); u != "" {
 		ro, err := redis.ParseURL(u)
@@ -121,6 +145,16 @@ func newApp(getenv func(string) string, addr string) (h http.Handler, close func
 	r.Group(func(r chi.Router) {
 		r.Use(m.Guard)
 		r.Get("/me", me)
+		r.Get("/me/userinfo", func(w http.ResponseWriter, r *http.Request) {
+			id, _ := oidcmw.FromContext(r.Context())
+			info, err := m.UserInfo(r.Context(), id)
+			if err != nil {
+				oidcmw.DefaultErrorHandler(w, r, err)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(info)
+		})
 	})
 	return r, close, nil
 }
@@ -150,6 +184,27 @@ func home(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 	homePage.Execute(w, id)
+}
+
+// readPrivateKey reads a PEM (PKCS #8) private key.
+func readPrivateKey(file string) (crypto.Signer, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return nil, fmt.Errorf("no PEM block in %s", file)
+	}
+	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("%T cannot sign", key)
+	}
+	return signer, nil
 }
 
 func env(getenv func(string) string, key, def string) string {

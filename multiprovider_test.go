@@ -1,0 +1,98 @@
+package oidcmw_test
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oidcmw/oidcmw"
+	"github.com/oidcmw/oidcmw/oidctest"
+)
+
+// TestProviders: two providers in one app; a session from either passes
+// Providers.Guard, is refreshed at its own provider, and a login started
+// for one provider cannot be completed at the other's callback (mix-up).
+func TestMultipleProviders(t *testing.T) {
+	clk := newClock()
+	opA := oidctest.NewServer(oidctest.Config{Now: clk.Now, User: oidctest.User{Subject: "alice"}})
+	defer opA.Close()
+	opB := oidctest.NewServer(oidctest.Config{Now: clk.Now, User: oidctest.User{Subject: "bob"}})
+	defer opB.Close()
+	mux := http.NewServeMux()
+	app := httptest.NewServer(mux)
+	defer app.Close()
+	store := oidcmw.NewMemoryStore(clk.Now)
+	var errs []error
+	newM := func(name string, op *oidctest.Server) *oidcmw.Middleware {
+		m, err := oidcmw.New(oidcmw.Options{
+			Issuer: op.URL, ClientID: oidctest.DefaultClientID, ClientSecret: oidctest.DefaultClientSecret,
+			RedirectURL: app.URL + "/auth/" + name + "/callback", Store: store, Now: clk.Now,
+			Logger: slog.New(slog.DiscardHandler),
+			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+				errs = append(errs, err)
+				oidcmw.DefaultErrorHandler(w, r, err)
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux.HandleFunc("/auth/"+name+"/login", m.Login)
+		mux.HandleFunc("/auth/"+name+"/callback", m.Callback)
+		return m
+	}
+	mA, mB := newM("a", opA), newM("b", opB)
+	ps, err := oidcmw.NewProviders("/choose", mA, mB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/", ps.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _ := oidcmw.FromContext(r.Context())
+		fmt.Fprintf(w, "%s@%s", id.Subject, strings.TrimPrefix(id.Issuer, "http://"))
+	})))
+	mux.Handle("/only-a/", mA.Guard(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+
+	h := &harness{t: t, app: app}
+	browser := h.newBrowser()
+	resp, _ := do(t, browser, http.MethodGet, app.URL+"/dashboard", htmlAccept, nil)
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/choose?return_to=%2Fdashboard" {
+		t.Fatalf("no session: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := do(t, browser, http.MethodGet, app.URL+"/dashboard", jsonAccept, nil); resp.StatusCode != 401 {
+		t.Fatalf("API without session: %d", resp.StatusCode)
+	}
+
+	// Mix-up: a login started at A, its response delivered to B's callback.
+	resp, _ = do(t, browser, http.MethodGet, app.URL+"/auth/a/login?return_to=/x", htmlAccept, nil)
+	resp, _ = do(t, browser, http.MethodGet, resp.Header.Get("Location"), htmlAccept, nil)
+	toB := strings.Replace(resp.Header.Get("Location"), "/auth/a/callback", "/auth/b/callback", 1)
+	if resp, _ := do(t, browser, http.MethodGet, toB, htmlAccept, nil); resp.StatusCode != 400 || !errors.Is(errs[len(errs)-1], oidcmw.ErrIssuerMismatch) {
+		t.Fatalf("A's response at B's callback: %d %v", resp.StatusCode, errs)
+	}
+	if n := opB.Count("/token"); n != 0 {
+		t.Fatalf("A's code went to B's token endpoint (%d requests)", n)
+	}
+
+	// A login at B: Providers.Guard serves it, A's own guard does not.
+	resp, _ = do(t, browser, http.MethodGet, app.URL+"/auth/b/login?return_to=/dashboard", htmlAccept, nil)
+	resp, _ = do(t, browser, http.MethodGet, resp.Header.Get("Location"), htmlAccept, nil)
+	if resp, _ := do(t, browser, http.MethodGet, resp.Header.Get("Location"), htmlAccept, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("callback at B: %d %v", resp.StatusCode, errs)
+	}
+	if _, body := do(t, browser, http.MethodGet, app.URL+"/dashboard", jsonAccept, nil); body != "bob@"+strings.TrimPrefix(opB.URL, "http://") {
+		t.Fatalf("guarded page: %q", body)
+	}
+	if resp, _ := do(t, browser, http.MethodGet, app.URL+"/only-a/", jsonAccept, nil); resp.StatusCode != 401 {
+		t.Fatalf("A's guard with B's session: %d", resp.StatusCode)
+	}
+	// Refreshed at B.
+	clk.Advance(time.Hour - 10*time.Second)
+	if resp, _ := do(t, browser, http.MethodGet, app.URL+"/dashboard", jsonAccept, nil); resp.StatusCode != 200 ||
+		refreshGrants(opB) != 1 || refreshGrants(opA) != 0 {
+		t.Fatalf("refresh: %d, B %d, A %d", resp.StatusCode, refreshGrants(opB), refreshGrants(opA))
+	}
+}

@@ -1,0 +1,98 @@
+package oidcmw
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+)
+
+// Providers puts several providers in front of one app ("Sign in with
+// Google" next to the company's IdP). Build one [Middleware] per provider,
+// each with its own RedirectURL (callback) and all with the same Store,
+// CookieName and SecretKeys; mount each one's Login and Callback; then
+// guard routes with Providers.Guard, which accepts a session from any of
+// them and refreshes it through the provider that issued it.
+//
+// Each pending login records the issuer it was started for, and a callback
+// refuses a login started for another provider (RFC 9700 §4.4, mix-up): a
+// code is only ever redeemed at the provider that issued it. A provider's
+// own Guard ignores sessions of the others.
+type Providers struct {
+	ms       []*Middleware
+	loginURL string
+}
+
+// NewProviders combines ms. loginURL is where browsers without a session
+// are sent to choose a provider (a page of yours linking to each Login);
+// the guarded URL is appended as return_to.
+func NewProviders(loginURL string, ms ...*Middleware) (*Providers, error) {
+	if len(ms) == 0 {
+		return nil, errors.New("oidcmw: NewProviders needs at least one Middleware")
+	}
+	for _, m := range ms[1:] {
+		if m.opts.Store != ms[0].opts.Store || m.sessionName != ms[0].sessionName {
+			return nil, errors.New("oidcmw: the providers' Middlewares must share Store and CookieName")
+		}
+	}
+	if safeReturnTo(loginURL) != loginURL {
+		return nil, errors.New("oidcmw: NewProviders loginURL must be a same-origin path")
+	}
+	return &Providers{ms: ms, loginURL: loginURL}, nil
+}
+
+// Guard is [Middleware.Guard] for sessions of any of the providers.
+// Browser navigations without a session are redirected (302) to loginURL
+// with return_to; API calls get 401.
+func (ps *Providers) Guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		first := ps.ms[0]
+		s, err := first.loadSession(r)
+		if err != nil {
+			first.fail(w, r, err)
+			return
+		}
+		if m := ps.owner(s); m != nil {
+			s, err = m.maintain(r.Context(), s)
+			switch {
+			case err == nil:
+				next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), m.identity(s))))
+				return
+			case !errors.Is(err, errSessionEnded):
+				m.fail(w, r, err)
+				return
+			}
+		}
+		if !isNavigation(r) {
+			w.Header().Set("WWW-Authenticate", `OIDC realm="oidcmw"`)
+			first.fail(w, r, ErrUnauthenticated)
+			return
+		}
+		noStore(w)
+		w.Header().Set("Location", ps.loginURL+"?return_to="+url.QueryEscape(safeReturnTo(r.URL.RequestURI())))
+		w.WriteHeader(http.StatusFound)
+	})
+}
+
+// owner is the provider's middleware that s belongs to; nil for none.
+func (ps *Providers) owner(s *liveSession) *Middleware {
+	if s == nil {
+		return nil
+	}
+	for _, m := range ps.ms {
+		if m.owns(s.rec.id.Issuer) {
+			return m
+		}
+	}
+	return nil
+}
+
+// owns reports whether a session issued by iss belongs to m. It needs no
+// discovery: discovery's issuer is checked to be Options.Issuer (or the
+// tenant template).
+func (m *Middleware) owns(iss string) bool {
+	if m.opts.TenantIssuer != "" {
+		_, ok := m.tenantOf(iss)
+		return ok
+	}
+	return iss == m.opts.Issuer
+}
