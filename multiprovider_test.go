@@ -19,10 +19,10 @@ import (
 // for one provider cannot be completed at the other's callback (mix-up).
 func TestMultipleProviders(t *testing.T) {
 	clk := newClock()
-	// A sends no RFC 9207 iss: the pending login's issuer is the only defence.
+	// Neither sends RFC 9207 iss: the pending login's issuer is the only defence.
 	opA := oidctest.NewServer(oidctest.Config{Now: clk.Now, User: oidctest.User{Subject: "alice"}, DisableIssParameter: true})
 	defer opA.Close()
-	opB := oidctest.NewServer(oidctest.Config{Now: clk.Now, User: oidctest.User{Subject: "bob"}})
+	opB := oidctest.NewServer(oidctest.Config{Now: clk.Now, User: oidctest.User{Subject: "bob"}, DisableIssParameter: true})
 	defer opB.Close()
 	mux := http.NewServeMux()
 	app := httptest.NewServer(mux)
