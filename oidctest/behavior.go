@@ -98,6 +98,23 @@ const (
 	AdvertiseWeakAlgs Behavior = "discovery-advertises-none-hs256"
 )
 
+// JARM behaviours. They change the JWT of JWT Secured Authorization
+// Responses (response_mode jwt, query.jwt and form_post.jwt, with
+// [Config.JARM]); the parameters inside are unchanged.
+const (
+	JARMInvalidSignature Behavior = "jarm-invalid-sig" // real kid, signed by an unrelated key
+	JARMWrongAudience    Behavior = "jarm-invalid-aud" // aud is "someone-else"
+	JARMExpired          Behavior = "jarm-expired"     // exp an hour ago
+	JARMWrongIssuer      Behavior = "jarm-invalid-iss" // iss is the issuer + "/other"
+)
+
+// DPoP behaviours.
+const (
+	// DPoPNonceLoop answers every token request with 400 use_dpop_nonce
+	// and a new DPoP-Nonce that is never accepted.
+	DPoPNonceLoop Behavior = "dpop-nonce-loop"
+)
+
 // hooks are the points where a behaviour changes the server. Every field
 // is optional; hooks of all active behaviours run in Misbehave order.
 type hooks struct {
@@ -113,6 +130,9 @@ type hooks struct {
 	discovery func(e *env, doc map[string]any)
 	// jwks edits the published key set.
 	jwks func(e *env, set *jose.JSONWebKeySet)
+	// jarm edits the claims of a JARM response and chooses its signing
+	// key.
+	jarm func(e *env, claims map[string]any, s *jwsSpec)
 	// userinfo edits a successful UserInfo response.
 	userinfo func(e *env, claims map[string]any)
 	// withholdRefresh reports whether the code grant of an authorization
@@ -238,6 +258,13 @@ var behaviors = map[Behavior]hooks{
 	OfflineAccessNeedsConsent: {withholdRefresh: func(scope, prompt string) bool {
 		return !hasScope(scope, "offline_access") || !hasScope(prompt, "consent")
 	}},
+
+	JARMInvalidSignature: {jarm: func(e *env, c map[string]any, s *jwsSpec) { s.key = cachedKey(e.key.alg, 1).priv }},
+	JARMWrongAudience:    {jarm: func(e *env, c map[string]any, s *jwsSpec) { c["aud"] = "someone-else" }},
+	JARMExpired:          {jarm: func(e *env, c map[string]any, s *jwsSpec) { c["exp"] = e.now.Add(-time.Hour).Unix() }},
+	JARMWrongIssuer:      {jarm: func(e *env, c map[string]any, s *jwsSpec) { c["iss"] = e.issuer + "/other" }},
+
+	DPoPNonceLoop: {path: tokenPath, respond: dpopNonceLoop},
 
 	UserinfoInvalidSub: {userinfo: func(e *env, c map[string]any) {
 		sub, _ := c["sub"].(string)

@@ -394,6 +394,22 @@ var behaviorChecks = map[Behavior]func(*testing.T, *Server){
 	},
 	OfflineAccessNeedsConsent: offlineAccessCheck,
 
+	JARMInvalidSignature: jarmCheck(func(t *testing.T, s *Server, f *flow, c map[string]any) {
+		wantEqual(t, "iss", c["iss"], s.URL)
+	}, false),
+	JARMWrongAudience: jarmCheck(func(t *testing.T, s *Server, f *flow, c map[string]any) {
+		wantEqual(t, "aud", c["aud"], "someone-else")
+	}, true),
+	JARMExpired: jarmCheck(func(t *testing.T, s *Server, f *flow, c map[string]any) {
+		wantEqual(t, "exp", c["exp"], float64(behaviorEpoch.Add(-time.Hour).Unix()))
+	}, true),
+	JARMWrongIssuer: jarmCheck(func(t *testing.T, s *Server, f *flow, c map[string]any) {
+		wantEqual(t, "iss", c["iss"], s.URL+"/other")
+		wantEqual(t, "aud", c["aud"], DefaultClientID)
+	}, true),
+
+	DPoPNonceLoop: dpopNonceLoopCheck,
+
 	UserinfoInvalidSub: func(t *testing.T, s *Server) {
 		tokens := newFlow(s).tokens(t)
 		status, info := getJSON(t, s, "/userinfo", bearer(tokens["access_token"]))

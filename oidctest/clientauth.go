@@ -14,11 +14,20 @@ func isForm(r *http.Request) bool {
 	return err == nil && mt == "application/x-www-form-urlencoded"
 }
 
-// authenticateClient authenticates the client of a token or revocation
-// request with the method the client is registered for (RFC 6749 §2.3.1,
-// OpenID Connect Core §9). On failure it writes 401 invalid_client and
-// returns false.
+// authenticateClient authenticates the client of a token, revocation or
+// PAR request with the method the client is registered for (RFC 6749
+// §2.3.1, OpenID Connect Core §9, RFC 7523 for JWT assertions). On
+// failure it writes 401 invalid_client and returns false.
 func (s *Server) authenticateClient(w http.ResponseWriter, r *http.Request) (Client, bool) {
+	if f := r.PostForm; f.Has("client_assertion") || f.Has("client_assertion_type") {
+		c, err := s.authenticateAssertion(r)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Basic realm="oidctest"`)
+			oauthError(w, http.StatusUnauthorized, "invalid_client", err.Error())
+			return Client{}, false
+		}
+		return c, true
+	}
 	id, secret, method, ok := clientCredentials(r)
 	var c Client
 	if ok {

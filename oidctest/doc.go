@@ -12,11 +12,12 @@
 //	/userinfo                          UserInfo endpoint
 //	/end_session                       RP-initiated logout, sends back-channel logout
 //	/revoke                            token revocation (RFC 7009)
+//	/par                               pushed authorization requests (RFC 9126)
 //
 // The server implements the authorization code flow only, strictly: PKCE
 // with S256 is required, codes are one-time and expire after 60 seconds,
 // redirect_uri must match, clients authenticate with the method they are
-// registered for. It approves the configured [User] without a login page
+// registered for (secrets or JWT assertions). It approves the configured [User] without a login page
 // and sends the iss authorization response parameter (RFC 9207) unless
 // [Config.DisableIssParameter] is set. Every request is recorded for
 // assertions ([Server.Requests], [Server.Count]).
@@ -61,6 +62,141 @@
 // revoking a refresh token also revokes the access tokens of its grant, so
 // that the refresh token then gets invalid_grant and the access tokens
 // invalid_token. [Server.Revoked] tells a test what was revoked.
+//
+// # Client authentication with JWT assertions
+//
+// A client registered with [Client.AuthMethod] "private_key_jwt" (its
+// public keys in [Client.JWKS]: RSA, ECDSA P-256 or Ed25519) or
+// "client_secret_jwt" (HS256 keyed with [Client.Secret], at least 32
+// bytes) authenticates at the token, revocation and PAR endpoints with
+// client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer
+// and a client_assertion JWT (RFC 7523 §2.2, OpenID Connect Core §9).
+// The server checks the signature (by kid, else with each key), iss = sub
+// = the client_id, aud containing the issuer, the token endpoint URL or
+// the URL the assertion was sent to, exp in the future and at most five
+// minutes after now and after iat, iat and nbf at most a minute ahead, and
+// a jti not seen before. Anything else, or a second method in the same request, gets
+// 401 invalid_client. Discovery lists token_endpoint_auth_signing_alg_values_supported;
+// token_endpoint_auth_methods_supported gains the JWT methods once a
+// registered client uses one. A correct relying party signs a fresh
+// assertion (new jti, short exp) for every request. (A DPoP
+// use_dpop_nonce answer comes before client authentication and does not
+// use up the assertion's jti.)
+//
+// # Pushed authorization requests (PAR)
+//
+// POST /par takes the authorization request parameters (or a request
+// object) with client authentication, checks them as the authorization
+// endpoint would and answers 201 with a one-time request_uri
+// (urn:ietf:params:oauth:request_uri:...) that expires in 60 seconds
+// (RFC 9126 §2). The authorization endpoint then takes client_id and
+// request_uri, and ignores every other query parameter. A request_uri
+// that is unknown, used, expired or another client's gets a 400 page.
+// [Config.RequirePAR] (discovery: require_pushed_authorization_requests)
+// and [Client.RequirePAR] make the authorization endpoint refuse requests
+// without one: with an invalid_request redirect when the redirect_uri is
+// acceptable, else a 400 page. A correct relying party pushes when
+// discovery requires it and sends the browser with client_id and
+// request_uri only.
+//
+// # Request objects (JAR)
+//
+// The authorization and PAR endpoints accept request, a request object
+// signed with a key in [Client.JWKS] or HS256 with [Client.Secret] (RFC
+// 9101). Its iss and client_id must be the client (and the client_id query
+// parameter), aud the issuer, exp in the future; its claims are the
+// request's parameters, and the query's others are ignored (§6.3).
+// String arrays become repeated parameters (resource). A refused object
+// gets error=invalid_request_object (a redirect when the query's
+// redirect_uri is acceptable, else a 400 page). With
+// [Config.RequireSignedRequestObject] (discovery:
+// require_signed_request_object) requests without one are refused; a
+// pushed request object counts. Discovery says request_parameter_supported
+// and lists request_object_signing_alg_values_supported.
+//
+// # DPoP
+//
+// A token request with a DPoP header (RFC 9449 §4) gets a DPoP-bound
+// access token: token_type "DPoP", bound to the RFC 7638 thumbprint of the
+// proof's key, and for a public client (AuthMethod "none") a bound refresh
+// token, whose refresh grants then need a proof of the same key. The
+// proof must be a JWS with typ dpop+jwt, an asymmetric alg of
+// dpop_signing_alg_values_supported and a public jwk in the header, and
+// claims jti (not seen before), htm (the method), htu (the endpoint URL;
+// query and fragment are ignored), iat (at most five minutes old, one
+// minute ahead) and, with [Config.DPoPNonce], the server's nonce.
+// Otherwise the answer is 400 invalid_dpop_proof, or 400 use_dpop_nonce
+// with the nonce in the DPoP-Nonce header; neither uses up the code, so
+// the client can retry. With DPoPNonce every token response carries the
+// current nonce; it changes after 10 uses and on [Server.RotateDPoPNonce].
+// An authorization request's dpop_jkt, or a proof sent to the PAR
+// endpoint, binds the code to that key (§10). The UserInfo endpoint takes a bound token only as "Authorization: DPoP"
+// with a proof (htm, htu, ath = base64url SHA-256 of the token) of the
+// bound key, and refuses it as a Bearer token (401); it asks for no
+// nonce. A correct relying party keeps one key per session, sends a fresh
+// proof with every token and refresh request, retries once with the nonce
+// on use_dpop_nonce, and gives up after that ([DPoPNonceLoop]).
+//
+// # JWT Secured Authorization Response Mode (JARM)
+//
+// With [Config.JARM], response_mode jwt (= query.jwt, for
+// response_type=code), query.jwt and form_post.jwt are accepted and in
+// discovery's response_modes_supported, with
+// authorization_signing_alg_values_supported. The authorization response,
+// success or error, is then one parameter, response: a JWT signed with
+// the server's current key with iss, aud (the client), exp (now + 10
+// minutes) and the parameters (code, state and iss, or error,
+// error_description, state and iss). A correct relying party verifies the
+// signature against the JWKS and iss, aud and exp before reading
+// anything in it ([JARMInvalidSignature], [JARMWrongIssuer],
+// [JARMWrongAudience], [JARMExpired]), then checks state as usual.
+// Without Config.JARM these modes get invalid_request, as before.
+//
+// # Encrypted ID tokens
+//
+// A client with [Client.IDTokenEncryption] gets ID tokens (from code and
+// refresh grants) signed as usual and then encrypted to its public key: a
+// nested JWT, a compact JWE with cty "JWT" and the key's kid (OpenID
+// Connect Core §10.2). Discovery lists
+// id_token_encryption_alg_values_supported and
+// id_token_encryption_enc_values_supported. A correct relying party
+// decrypts with its private key and then verifies the inner JWS as any
+// ID token. At end_session, id_token_hint must be the inner, signed token.
+//
+// # Resource indicators
+//
+// The authorization and token endpoints accept resource (RFC 8707),
+// repeated for several. Each must be an absolute URI without fragment,
+// else invalid_target. A token request may narrow the resources of its
+// authorization (or of the refresh token's), not widen them:
+// invalid_target. The access token records its resources; the token
+// response does not echo them. Tests see what was sent in
+// [Server.Requests].
+//
+// # Several providers
+//
+// Servers are independent: each has its own URL, and so its own issuer,
+// codes, tokens, sessions and replay caches. To test a relying party with
+// several providers (and its defence against mix-up attacks, RFC 9207),
+// start one server per provider. By default servers with the same Alg
+// share one signing key per process, generated once so that many servers
+// start fast; their ID tokens then differ only in iss. Set
+// [Config.DistinctKeys] on each to give it a key of its own, so that a
+// relying party that checks a token against the wrong provider's JWKS
+// fails as it would in production.
+//
+//	corp := oidctest.NewServer(oidctest.Config{DistinctKeys: true})
+//	social := oidctest.NewServer(oidctest.Config{DistinctKeys: true})
+//
+// # Discovery
+//
+// The discovery document of the plain server always carries the metadata
+// of the extensions above (pushed_authorization_request_endpoint,
+// request_parameter_supported, dpop_signing_alg_values_supported, ...);
+// the lists it has always had change only when an extension is switched
+// on: response_modes_supported with Config.JARM, the endpoints' auth
+// methods with a client registered for a JWT method. Profiles keep their
+// recorded documents and paths: /par is not served under a profile.
 //
 // # Logout
 //
@@ -200,6 +336,21 @@
 //   - [UserinfoInvalidSub]: userinfo's sub is sub + "-other". Reject the
 //     response (Core §5.3.4: sub must match the ID token's).
 //
+// JARM (with [Config.JARM], response_mode jwt, query.jwt or form_post.jwt;
+// the parameters inside are unchanged):
+//
+//   - [JARMInvalidSignature]: the response JWT is signed by an unrelated
+//     key with the real kid. Reject.
+//   - [JARMWrongAudience]: aud is "someone-else". Reject.
+//   - [JARMExpired]: exp is an hour ago. Reject.
+//   - [JARMWrongIssuer]: iss is the issuer + "/other". Reject.
+//
+// DPoP:
+//
+//   - [DPoPNonceLoop]: every token request gets 400 use_dpop_nonce with a
+//     new DPoP-Nonce that is never accepted. Retry once with the nonce,
+//     then fail (502) instead of looping.
+//
 // Discovery and JWKS:
 //
 //   - [DiscoveryIssuerMismatch]: discovery's issuer is URL + "/other".
@@ -247,8 +398,11 @@
 // # Omissions
 //
 // No login or consent page, no cookies (one OP session per user instead),
-// no implicit or hybrid flows, no request objects, no dynamic
-// registration, no front-channel or session-management logout, no
+// no implicit or hybrid flows, no request objects by reference (only PAR's
+// request_uri) or encrypted, no JARM encryption, no signed or encrypted
+// UserInfo responses, no DPoP nonce at the UserInfo endpoint, no mTLS
+// client authentication or certificate-bound tokens (RFC 8705), no
+// token introspection, no dynamic registration, no front-channel or session-management logout, no
 // scope-based claim filtering (every claim of the user is in the ID token
 // and userinfo), no at_hash, no refresh token reuse detection (a rotated
 // refresh token is merely invalid), and no token revocation at logout:

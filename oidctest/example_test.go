@@ -2,6 +2,7 @@ package oidctest_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -54,4 +55,34 @@ func Example() {
 	// token type: Bearer
 	// has id_token: true
 	// token requests: 1
+}
+
+// Example_severalProviders runs two providers side by side, as a test of
+// a relying party that trusts both would. DistinctKeys gives each its own
+// signing key, so that a token of one never verifies with the other's
+// JWKS; their issuers differ anyway (each has its own port).
+func Example_severalProviders() {
+	corp := oidctest.NewServer(oidctest.Config{DistinctKeys: true})
+	defer corp.Close()
+	social := oidctest.NewServer(oidctest.Config{DistinctKeys: true})
+	defer social.Close()
+
+	fmt.Println("issuers differ:", corp.Issuer() != social.Issuer())
+	jwks := func(op *oidctest.Server) string {
+		resp, err := op.Client().Get(op.URL + "/jwks")
+		if err != nil {
+			panic(err)
+		}
+		defer resp.Body.Close()
+		var set struct{ Keys []struct{ Kid string } }
+		if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
+			panic(err)
+		}
+		return set.Keys[0].Kid
+	}
+	fmt.Println("keys differ:", jwks(corp) != jwks(social))
+
+	// Output:
+	// issuers differ: true
+	// keys differ: true
 }

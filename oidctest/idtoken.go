@@ -13,12 +13,20 @@ type session struct {
 	acr      string
 	nonce    string // of the authorization request
 	maxAge   bool   // the authorization request had max_age
+	// resources are the RFC 8707 resource indicators of the
+	// authorization request.
+	resources []string
+	// jkt binds the refresh token of a public client to a DPoP key (RFC
+	// 9449 §5); "" when unbound.
+	jkt string
 }
 
 // accessToken is an issued access token.
 type accessToken struct {
-	sess    *session
-	expires time.Time
+	sess      *session
+	expires   time.Time
+	jkt       string   // DPoP key thumbprint (RFC 9449 §6); "" for a bearer token
+	resources []string // RFC 8707 resource indicators it was issued for
 }
 
 // idToken builds, edits (behaviours) and signs an ID token for sess. nonce

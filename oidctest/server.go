@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"sync"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 // DefaultClientID and DefaultClientSecret identify the client that a
@@ -68,6 +70,32 @@ type Config struct {
 	// iss. Default: none, the plain server described above. Any unknown
 	// value makes NewServer panic.
 	Profile Profile
+	// RequirePAR makes discovery say require_pushed_authorization_requests
+	// and the authorization endpoint refuse requests without a request_uri
+	// from the PAR endpoint (RFC 9126 §5), for every client. Default: PAR
+	// is optional (see [Client.RequirePAR]).
+	RequirePAR bool
+	// RequireSignedRequestObject makes discovery say
+	// require_signed_request_object and the authorization and PAR endpoints
+	// refuse requests without a signed request object (RFC 9101 §10.5).
+	// Default: request objects are optional.
+	RequireSignedRequestObject bool
+	// JARM makes the authorization endpoint accept the JWT Secured
+	// Authorization Response Mode (response_mode jwt, query.jwt and
+	// form_post.jwt) and discovery list them. Default: they are refused
+	// with invalid_request, as any unknown response_mode.
+	JARM bool
+	// DPoPNonce makes the token endpoint require a server nonce in DPoP
+	// proofs (RFC 9449 §8): a proof without the current nonce gets 400
+	// use_dpop_nonce and the nonce in the DPoP-Nonce header. The nonce
+	// changes after 10 uses and on [Server.RotateDPoPNonce]. Default: no
+	// nonce is required.
+	DPoPNonce bool
+	// DistinctKeys gives the server a signing key of its own. Default:
+	// servers with the same Alg share one key, generated once per process,
+	// so that many servers start fast; set DistinctKeys when a test runs
+	// several providers and must tell their signatures apart.
+	DistinctKeys bool
 }
 
 // Client is a registered OAuth client.
@@ -78,10 +106,26 @@ type Client struct {
 	// URL without a fragment is accepted (the token request must still
 	// repeat the authorization request's redirect_uri exactly).
 	RedirectURIs []string
-	// AuthMethod at the token and revocation endpoints:
-	// "client_secret_basic", "client_secret_post" or "none". Default:
-	// client_secret_basic when Secret is set, else none.
+	// AuthMethod at the token, revocation and PAR endpoints:
+	// "client_secret_basic", "client_secret_post", "none",
+	// "client_secret_jwt" (an HS256 assertion keyed with Secret, which
+	// must then be at least 32 bytes) or "private_key_jwt" (an assertion
+	// signed with a key in JWKS) (RFC 7523, OpenID Connect Core §9).
+	// Default: client_secret_basic when Secret is set, else none.
 	AuthMethod string
+	// JWKS holds the client's public keys (RSA, ECDSA P-256 or Ed25519):
+	// they verify private_key_jwt assertions and request objects.
+	// Private keys are reduced to their public part. Required for
+	// private_key_jwt. Default: none.
+	JWKS *jose.JSONWebKeySet
+	// RequirePAR makes the authorization endpoint refuse this client's
+	// requests without a request_uri from the PAR endpoint, as
+	// [Config.RequirePAR] does for all clients. Default false.
+	RequirePAR bool
+	// IDTokenEncryption, when set, encrypts the client's ID tokens after
+	// signing them (a nested JWT, OpenID Connect Core §10.2). Default: nil,
+	// ID tokens are only signed.
+	IDTokenEncryption *Encryption
 	// BackchannelLogoutURI receives logout tokens when the end user's OP
 	// session ends at the end_session endpoint (OpenID Connect Back-Channel
 	// Logout 1.0 §2.2). Default: none, the client is not notified.
@@ -90,6 +134,19 @@ type Client struct {
 	// post_logout_redirect_uri of logout requests. Empty: any absolute http
 	// or https URL is accepted.
 	PostLogoutRedirectURIs []string
+}
+
+// Encryption says how to encrypt a JWT for a client (JWE, RFC 7516).
+type Encryption struct {
+	// Alg is the key management algorithm: "RSA-OAEP", "RSA-OAEP-256",
+	// "ECDH-ES", "ECDH-ES+A128KW", "ECDH-ES+A192KW" or "ECDH-ES+A256KW".
+	Alg string
+	// Enc is the content encryption: "A128GCM", "A192GCM", "A256GCM",
+	// "A128CBC-HS256", "A192CBC-HS384" or "A256CBC-HS512".
+	Enc string
+	// Key is the client's public encryption key; its kid, if any, goes
+	// into the JWE header.
+	Key *jose.JSONWebKey
 }
 
 func (c Client) authMethod() string {
@@ -127,29 +184,35 @@ func (u User) clone() User {
 
 // Server is an OpenID Provider listening on a loopback address, for tests.
 // It implements the authorization code flow with PKCE, refresh tokens,
-// userinfo, RP-initiated and back-channel logout and revocation, and can
-// be switched to misbehave (see [Behavior]). All methods are safe for concurrent use.
+// userinfo, RP-initiated and back-channel logout and revocation, JWT
+// client authentication, PAR, request objects, JARM, DPoP, encrypted ID
+// tokens and resource indicators, and can be switched to misbehave (see
+// [Behavior]). All methods are safe for concurrent use.
 type Server struct {
 	// URL is the server's base URL, e.g. http://127.0.0.1:41234, without
 	// a trailing slash, and its issuer unless [Config.Profile] is set (see
 	// [Server.Issuer] and [Server.Authority]). It is empty until Start.
 	URL string
 
-	ts        *httptest.Server
-	mux       *http.ServeMux
-	closed    chan struct{}
-	closeOnce sync.Once
-	now       func() time.Time
-	alg       string
-	accessTTL time.Duration
-	idTTL     time.Duration
-	sendIss   bool
-	acr       string
-	rotate    bool
-	hintUser  bool // login_hint selects the subject
-	profile   Profile
-	hc        *http.Client
-	onHang    func() // test hook: a hang behaviour started waiting
+	ts            *httptest.Server
+	mux           *http.ServeMux
+	closed        chan struct{}
+	closeOnce     sync.Once
+	now           func() time.Time
+	alg           string
+	accessTTL     time.Duration
+	idTTL         time.Duration
+	sendIss       bool
+	acr           string
+	rotate        bool
+	hintUser      bool // login_hint selects the subject
+	requirePAR    bool
+	requireSigned bool // signed request objects required
+	jarm          bool
+	dpopNonceOn   bool
+	profile       Profile
+	hc            *http.Client
+	onHang        func() // test hook: a hang behaviour started waiting
 
 	mu        sync.Mutex
 	base      string
@@ -169,6 +232,10 @@ type Server struct {
 	logins    map[string]*opSession // by subject
 	results   []BackchannelResult
 	requests  []Request
+	pushed    map[string]*pushedRequest // PAR request_uri -> request
+	seenJTI   map[string]time.Time      // client assertions and DPoP proofs: replay cache -> until
+	dpopNonce string
+	nonceUses int // times dpopNonce was accepted
 }
 
 // NewServer starts and returns a new Server. The caller should call Close
@@ -184,25 +251,32 @@ func NewServer(cfg Config) *Server {
 // supported.
 func NewUnstartedServer(cfg Config) *Server {
 	s := &Server{
-		closed:    make(chan struct{}),
-		now:       cfg.Now,
-		alg:       cfg.Alg,
-		accessTTL: cfg.AccessTokenLifetime,
-		idTTL:     cfg.IDTokenLifetime,
-		sendIss:   !cfg.DisableIssParameter,
-		acr:       cfg.ACR,
-		hintUser:  cfg.LoginHintSelectsUser,
-		rotate:    cfg.RotateRefreshTokens,
-		profile:   cfg.Profile,
-		consented: map[string]bool{},
-		hc:        cfg.HTTPClient,
-		clients:   map[string]Client{},
-		user:      cfg.User.clone(),
-		codes:     map[string]*grant{},
-		access:    map[string]accessToken{},
-		refresh:   map[string]*session{},
-		revoked:   map[string]bool{},
-		logins:    map[string]*opSession{},
+		closed:        make(chan struct{}),
+		now:           cfg.Now,
+		alg:           cfg.Alg,
+		accessTTL:     cfg.AccessTokenLifetime,
+		idTTL:         cfg.IDTokenLifetime,
+		sendIss:       !cfg.DisableIssParameter,
+		acr:           cfg.ACR,
+		hintUser:      cfg.LoginHintSelectsUser,
+		rotate:        cfg.RotateRefreshTokens,
+		profile:       cfg.Profile,
+		requirePAR:    cfg.RequirePAR,
+		requireSigned: cfg.RequireSignedRequestObject,
+		jarm:          cfg.JARM,
+		dpopNonceOn:   cfg.DPoPNonce,
+		pushed:        map[string]*pushedRequest{},
+		seenJTI:       map[string]time.Time{},
+		dpopNonce:     randomToken(),
+		consented:     map[string]bool{},
+		hc:            cfg.HTTPClient,
+		clients:       map[string]Client{},
+		user:          cfg.User.clone(),
+		codes:         map[string]*grant{},
+		access:        map[string]accessToken{},
+		refresh:       map[string]*session{},
+		revoked:       map[string]bool{},
+		logins:        map[string]*opSession{},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -246,6 +320,9 @@ func NewUnstartedServer(cfg Config) *Server {
 		s.clients[c.ID] = cloneClient(c)
 	}
 	s.key = cachedKey(s.alg, 0)
+	if cfg.DistinctKeys {
+		s.key = newSigningKey(s.alg)
+	}
 	s.mux = s.routes()
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
 	return s
@@ -263,6 +340,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /end_session", s.endSession)
 	mux.HandleFunc("POST /end_session", s.endSession)
 	mux.HandleFunc("POST /revoke", s.revoke)
+	mux.HandleFunc("POST /par", s.par)
 	return mux
 }
 
@@ -308,7 +386,10 @@ func (s *Server) Authority() string {
 	return s.authority
 }
 
-// AddClient registers c, replacing a client with the same ID.
+// AddClient registers c, replacing a client with the same ID. Like
+// NewServer, it panics on a client it cannot serve: client_secret_jwt
+// with a Secret shorter than 32 bytes, private_key_jwt without JWKS, or
+// an IDTokenEncryption that go-jose cannot encrypt with.
 func (s *Server) AddClient(c Client) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -326,6 +407,24 @@ func (s *Server) SetUser(u User) {
 func cloneClient(c Client) Client {
 	c.RedirectURIs = append([]string(nil), c.RedirectURIs...)
 	c.PostLogoutRedirectURIs = append([]string(nil), c.PostLogoutRedirectURIs...)
+	if c.JWKS != nil {
+		set := &jose.JSONWebKeySet{}
+		for _, k := range c.JWKS.Keys {
+			set.Keys = append(set.Keys, k.Public())
+		}
+		c.JWKS = set
+	}
+	if c.IDTokenEncryption != nil {
+		enc := *c.IDTokenEncryption
+		if enc.Key != nil {
+			k := enc.Key.Public()
+			enc.Key = &k
+		}
+		c.IDTokenEncryption = &enc
+	}
+	if err := checkClient(c); err != nil {
+		panic("oidctest: client " + c.ID + ": " + err.Error())
+	}
 	return c
 }
 
