@@ -30,7 +30,8 @@ func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, ErrInvalidCallback)
 		return
 	}
-	params, err := callbackParams(r, m.opts.Limits)
+	ctx := r.Context()
+	params, p, err := m.authorizationResponse(ctx, r)
 	if err != nil {
 		m.fail(w, r, err)
 		return
@@ -40,7 +41,6 @@ func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, ErrStateMismatch)
 		return
 	}
-	ctx := r.Context()
 	pkey := pendingKey(state)
 	b, found, err := m.opts.Store.Take(ctx, pkey)
 	if err != nil {
@@ -80,7 +80,7 @@ func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, ErrStateMismatch)
 		return
 	}
-	tokens, err := m.grant(ctx, r, checks, nil, dk)
+	tokens, err := m.grantWith(ctx, p, params, checks, nil, dk)
 	if err == nil && m.opts.FetchUserInfo {
 		err = m.addUserInfo(ctx, tokens)
 	}

@@ -124,17 +124,23 @@ func (m *Middleware) rememberNonce(h http.Header) { m.nonces.set("token", h.Get(
 // nil (http.DefaultTransport). Requests whose body cannot be replayed are
 // not retried.
 func (id *Identity) Transport(base http.RoundTripper) http.RoundTripper {
+	return id.transport(base, time.Now)
+}
+
+// transport is Transport with the middleware's clock for proof times.
+func (id *Identity) transport(base http.RoundTripper, now func() time.Time) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
 	}
 	dk, _ := parseDPoPKey(id.dpop) // nil when there is none: Bearer
-	return &authTransport{id: id, dk: dk, base: base}
+	return &authTransport{id: id, dk: dk, base: base, now: now}
 }
 
 type authTransport struct {
 	id     *Identity
 	dk     *dpopKey
 	base   http.RoundTripper
+	now    func() time.Time
 	nonces dpopNonces
 }
 
@@ -159,7 +165,7 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 				r.Body = body
 			}
 		}
-		proof, err := dk.proof(r.Method, r.URL.String(), t.nonces.get(r.URL.Host), t.id.AccessToken, time.Now())
+		proof, err := dk.proof(r.Method, r.URL.String(), t.nonces.get(r.URL.Host), t.id.AccessToken, t.now())
 		if err != nil {
 			return nil, err
 		}

@@ -107,31 +107,47 @@ func (m *Middleware) AuthorizationCodeGrant(ctx context.Context, r *http.Request
 
 // grant is AuthorizationCodeGrant with the DPoP key of the pending login.
 func (m *Middleware) grant(ctx context.Context, r *http.Request, checks Checks, tokenParams url.Values, dk *dpopKey) (*Tokens, error) {
-	if checks.State == "" || checks.CodeVerifier == "" {
-		return nil, errors.New("oidcmw: checks need the expected state and the PKCE code verifier")
-	}
-	params, err := callbackParams(r, m.opts.Limits)
+	params, p, err := m.authorizationResponse(ctx, r)
 	if err != nil {
 		return nil, err
+	}
+	return m.grantWith(ctx, p, params, checks, tokenParams, dk)
+}
+
+// authorizationResponse reads the authorization response parameters of r
+// (query or form body; with JARM, from the verified response JWT).
+func (m *Middleware) authorizationResponse(ctx context.Context, r *http.Request) (url.Values, *provider, error) {
+	params, err := callbackParams(r, m.opts.Limits)
+	if err != nil {
+		return nil, nil, err
 	}
 	p, err := m.provider(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if m.jarm() {
 		// JARM: the signed response is checked before anything in it.
 		if params, err = m.openJARM(ctx, p, params); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+	}
+	return params, p, nil
+}
+
+// grantWith checks the response parameters and redeems the code.
+func (m *Middleware) grantWith(ctx context.Context, p *provider, params url.Values, checks Checks, tokenParams url.Values, dk *dpopKey) (*Tokens, error) {
+	if checks.State == "" || checks.CodeVerifier == "" {
+		return nil, errors.New("oidcmw: checks need the expected state and the PKCE code verifier")
 	}
 	if subtle.ConstantTimeCompare([]byte(params.Get("state")), []byte(checks.State)) != 1 {
 		return nil, ErrStateMismatch
 	}
-	if iss, ok := params["iss"]; ok {
+	// With JARM, openJARM has checked the signed iss already.
+	if iss, ok := params["iss"]; ok && !m.jarm() {
 		if !m.issuerParamOK(p, iss[0]) {
 			return nil, ErrIssuerMismatch
 		}
-	} else if p.issParameter && !m.jarm() {
+	} else if !ok && p.issParameter && !m.jarm() {
 		return nil, fmt.Errorf("%w: iss parameter missing", ErrIssuerMismatch)
 	}
 	if code := params.Get("error"); code != "" {

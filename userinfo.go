@@ -22,7 +22,7 @@ func (m *Middleware) fetchUserInfo(ctx context.Context, p *provider, id *Identit
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/json")
-	client := &http.Client{Transport: id.Transport(m.opts.HTTPClient.Transport), Timeout: m.opts.HTTPClient.Timeout}
+	client := &http.Client{Transport: id.transport(m.opts.HTTPClient.Transport, m.opts.Now), Timeout: m.opts.HTTPClient.Timeout}
 	resp, err := client.Do(req)
 	if err != nil {
 		return nil, &unavailable{what: "userinfo", err: err}
