@@ -87,6 +87,16 @@
 // (Back-Channel Logout). [Middleware.Require] asks for a recent or stronger
 // authentication on some routes (step-up, RFC 9470).
 //
+// # Protocol options
+//
+// Off by default, each behind one option: client authentication with JWT
+// assertions ([Options.ClientAuthMethod], [Options.ClientKey]), pushed
+// authorization requests ([Options.PAR]), signed request objects
+// ([Options.RequestObject]), JARM response modes ([Options.ResponseMode]),
+// DPoP-bound tokens ([Options.DPoP], [Identity.Transport]), encrypted ID
+// tokens ([Options.DecryptionKey]) and several providers in one app
+// ([NewProviders]).
+//
 // # Stores
 //
 // [MemoryStore] (the default) serves one process. adapters/redisstore
