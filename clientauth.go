@@ -51,16 +51,8 @@ func thumbprint(pub crypto.PublicKey) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(tp), nil
 }
 
-// signJWT signs claims as a compact JWS with the client's key (or, for
-// HS256, its secret).
-func signJWT(alg jose.SignatureAlgorithm, key any, kid, typ string, claims map[string]any) (string, error) {
-	opts := &jose.SignerOptions{}
-	if kid != "" {
-		opts = opts.WithHeader(jose.HeaderKey("kid"), kid)
-	}
-	if typ != "" {
-		opts = opts.WithType(jose.ContentType(typ))
-	}
+// signJWT signs claims as a compact JWS.
+func signJWT(alg jose.SignatureAlgorithm, key any, opts *jose.SignerOptions, claims map[string]any) (string, error) {
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, opts)
 	if err != nil {
 		return "", err
@@ -80,10 +72,14 @@ func signJWT(alg jose.SignatureAlgorithm, key any, kid, typ string, claims map[s
 // the client secret (HS256, for client_secret_jwt and request objects of
 // clients without a key).
 func (m *Middleware) clientJWT(typ string, claims map[string]any) (string, error) {
-	if m.opts.ClientKey != nil {
-		return signJWT(m.clientAlg, m.opts.ClientKey, m.clientKID, typ, claims)
+	opts := &jose.SignerOptions{}
+	if typ != "" {
+		opts = opts.WithType(jose.ContentType(typ))
 	}
-	return signJWT(jose.HS256, []byte(m.opts.ClientSecret), "", typ, claims)
+	if m.opts.ClientKey != nil {
+		return signJWT(m.clientAlg, m.opts.ClientKey, opts.WithHeader("kid", m.clientKID), claims)
+	}
+	return signJWT(jose.HS256, []byte(m.opts.ClientSecret), opts, claims)
 }
 
 // authenticate adds the client's credentials to a request to one of the
