@@ -32,6 +32,7 @@ func TestMain(m *testing.M) {
 	if browser.cancel != nil {
 		browser.cancel()
 	}
+	removeExampleBuild()
 	os.Exit(code)
 }
 

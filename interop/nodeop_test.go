@@ -40,10 +40,24 @@ type nodeOP struct {
 	stderr *syncBuffer
 }
 
+// nodeConfig is server.js's OP_CONFIG.
+type nodeConfig struct {
+	Clients []client `json:"clients"`
+	// RequirePAR makes PAR mandatory for every client, as discovery then
+	// says (require_pushed_authorization_requests).
+	RequirePAR bool `json:"require_pushed_authorization_requests,omitempty"`
+}
+
 // startNodeOP runs op/server.js with the given clients on 127.0.0.1 (a free
 // port) and stops it when the test ends. Without node or the installed
 // node_modules, the test is skipped, or failed when CI=true.
 func startNodeOP(t *testing.T, clients []client) op {
+	t.Helper()
+	return startNode(t, nodeConfig{Clients: clients})
+}
+
+// startNode is startNodeOP with the whole OP_CONFIG.
+func startNode(t *testing.T, nc nodeConfig) *nodeOP {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -52,7 +66,7 @@ func startNodeOP(t *testing.T, clients []client) op {
 	if _, err := os.Stat(filepath.Join(nodeDir, "node_modules", "oidc-provider", "package.json")); err != nil {
 		missing(t, "oidc-provider is not installed: run npm ci --prefix interop/op")
 	}
-	cfg, err := json.Marshal(map[string]any{"clients": clients})
+	cfg, err := json.Marshal(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,4 +194,70 @@ func (o *nodeOP) rotate(ctx context.Context) ([]string, error) {
 	o.kids = out.Kids
 	o.mu.Unlock()
 	return out.Kids, nil
+}
+
+// opRequest is what the OP received in one request to one of its routes,
+// and how it answered (server.js logEntry). It holds no token, secret or
+// code.
+type opRequest struct {
+	Route  string   `json:"route"` // oidc-provider's route name: authorization, resume, token, userinfo, pushed_authorization_request, ...
+	Method string   `json:"method"`
+	Status int      `json:"status"`
+	Params []string `json:"params"` // names of the query (GET) or form (POST) parameters, sorted
+	// The client, once the OP identified it.
+	ClientID string `json:"client_id"`
+	// JOSE headers of the client_assertion and the request object sent.
+	ClientAssertion *joseHeader `json:"client_assertion"`
+	RequestObject   *joseHeader `json:"request_object"`
+	// AuthorizationScheme is the Authorization header's scheme (Basic,
+	// Bearer, DPoP), "" without one.
+	AuthorizationScheme string `json:"authorization_scheme"`
+	// DPoP is the DPoP proof's header, and whether it carried a nonce.
+	DPoP *struct {
+		joseHeader
+		Nonce bool `json:"nonce"`
+	} `json:"dpop"`
+	// For authorization and resume: the response_mode of the request, and
+	// the names of the authorization response parameters sent to the
+	// client ("response" alone with JARM).
+	ResponseMode   string   `json:"response_mode"`
+	ResponseParams []string `json:"response_params"`
+	Resource       string   `json:"resource"`   // the resource indicator, RFC 8707
+	Error          string   `json:"error"`      // a JSON error answer's error
+	TokenType      string   `json:"token_type"` // a token answer's token_type
+	// AccessToken describes the access token the OP issued (token) or was
+	// presented (userinfo).
+	AccessToken *struct {
+		Bound bool   `json:"bound"` // sender-constrained (DPoP jkt)
+		Aud   string `json:"aud"`
+		Scope string `json:"scope"`
+	} `json:"access_token"`
+}
+
+type joseHeader struct {
+	Alg string `json:"alg"`
+	Kid string `json:"kid"`
+	Typ string `json:"typ"`
+}
+
+// requests returns what the OP received so far (server.js GET /__log), in
+// order.
+func (o *nodeOP) requests(ctx context.Context) ([]opRequest, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.issuer+"/__log", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, errors.New("log: status " + strconv.Itoa(resp.StatusCode))
+	}
+	var out []opRequest
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

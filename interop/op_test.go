@@ -56,6 +56,17 @@ type client struct {
 	BackchannelLogoutURI             string   `json:"backchannel_logout_uri,omitempty"`
 	BackchannelLogoutSessionRequired bool     `json:"backchannel_logout_session_required,omitempty"`
 
+	// Protocol breadth (breadth_test.go; oidc-provider only): RFC 7591
+	// §2, OIDC Registration §2, RFC 9126 §6, RFC 9101 §10.5, JARM §3,
+	// RFC 9449 §5.2.
+	JWKS                               *jwkSet `json:"jwks,omitempty"`
+	TokenEndpointAuthSigningAlg        string  `json:"token_endpoint_auth_signing_alg,omitempty"`
+	RequestObjectSigningAlg            string  `json:"request_object_signing_alg,omitempty"`
+	RequireSignedRequestObject         bool    `json:"require_signed_request_object,omitempty"`
+	RequirePushedAuthorizationRequests bool    `json:"require_pushed_authorization_requests,omitempty"`
+	AuthorizationSignedResponseAlg     string  `json:"authorization_signed_response_alg,omitempty"`
+	DPoPBoundAccessTokens              bool    `json:"dpop_bound_access_tokens,omitempty"`
+
 	// AccessTokenTTL is not client metadata but the suite's own field: the
 	// lifetime, in seconds, of the access tokens the OP issues to this
 	// client (0: the OP's default). server.js takes it out of the metadata
