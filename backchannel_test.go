@@ -282,3 +282,15 @@ func TestStepUpACR(t *testing.T) {
 		t.Fatalf("acr not met: %v", err)
 	}
 }
+
+// TestUserInfoRefusedToken: a token the provider refuses at UserInfo is a
+// 401, not a provider outage.
+func TestUserInfoRefusedToken(t *testing.T) {
+	h := newHarness(t, setup{})
+	h.login(h.browser, "/")
+	id := *whoami(h)()
+	id.AccessToken = "not-a-token"
+	if _, err := h.m.UserInfo(context.Background(), &id); !errors.Is(err, oidcmw.ErrInvalidUserInfo) || oidcmw.StatusCode(err) != 401 {
+		t.Fatalf("refused token: %v (%d)", err, oidcmw.StatusCode(err))
+	}
+}

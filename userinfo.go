@@ -33,6 +33,9 @@ func (m *Middleware) fetchUserInfo(ctx context.Context, p *provider, id *Identit
 	switch {
 	case err != nil:
 		return nil, &unavailable{what: "userinfo", err: err}
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		// The token was refused (expired, revoked, insufficient_scope).
+		return nil, fmt.Errorf("%w: the provider refused the access token (status %d)", ErrInvalidUserInfo, resp.StatusCode)
 	case resp.StatusCode != http.StatusOK:
 		return nil, &unavailable{what: "userinfo", err: fmt.Errorf("status %d", resp.StatusCode)}
 	case len(body) > max:
