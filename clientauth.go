@@ -86,7 +86,7 @@ func (m *Middleware) clientJWT(typ string, claims map[string]any) (string, error
 // provider's endpoints: form is the request body, still to be encoded.
 func (m *Middleware) authenticate(req *http.Request, form url.Values, p *provider) error {
 	o := &m.opts
-	switch o.ClientAuthMethod {
+	switch p.authMethod {
 	case "client_secret_basic":
 		req.SetBasicAuth(url.QueryEscape(o.ClientID), url.QueryEscape(o.ClientSecret))
 	case "client_secret_post":

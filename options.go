@@ -45,12 +45,15 @@ type Options struct {
 	ClientSecret string
 
 	// ClientAuthMethod is how the client authenticates at the token, PAR
-	// and revocation endpoints: "client_secret_basic" (the default with a
-	// ClientSecret), "client_secret_post", "client_secret_jwt" (an HS256
-	// assertion made with the secret), "private_key_jwt" (an assertion
-	// signed with ClientKey, the default with a ClientKey), or "none" (the
-	// default without either). Assertions (RFC 7523) carry iss = sub =
-	// ClientID, aud = the issuer, a unique jti and a one-minute exp.
+	// and revocation endpoints: "client_secret_basic", "client_secret_post",
+	// "client_secret_jwt" (an HS256 assertion made with the secret),
+	// "private_key_jwt" (an assertion signed with ClientKey), or "none".
+	// Assertions (RFC 7523) carry iss = sub = ClientID, aud = the issuer, a
+	// unique jti and a one-minute exp. Default: private_key_jwt with a
+	// ClientKey, none without a secret, else the first of
+	// client_secret_basic, client_secret_post and client_secret_jwt that
+	// discovery's token_endpoint_auth_methods_supported lists
+	// (client_secret_basic when it lists none of them or is absent).
 	ClientAuthMethod string
 
 	// ClientKey is the client's private key (RSA, ECDSA or Ed25519) for
@@ -262,15 +265,16 @@ func (o Options) normalize() (Options, error) {
 		return o, errors.New("oidcmw: Options.AllowedTenants needs TenantIssuer")
 	}
 	o.AllowedTenants = slices.Clone(o.AllowedTenants)
+	method := o.ClientAuthMethod
 	switch {
-	case o.ClientAuthMethod == "" && o.ClientKey != nil:
-		o.ClientAuthMethod = "private_key_jwt"
-	case o.ClientAuthMethod == "" && o.ClientSecret != "":
-		o.ClientAuthMethod = "client_secret_basic"
-	case o.ClientAuthMethod == "":
-		o.ClientAuthMethod = "none"
+	case method == "" && o.ClientKey != nil:
+		method = "private_key_jwt"
+	case method == "" && o.ClientSecret != "":
+		method = "client_secret_basic" // checked here; discovery may pick another secret method
+	case method == "":
+		method = "none"
 	}
-	switch o.ClientAuthMethod {
+	switch method {
 	case "client_secret_basic", "client_secret_post", "client_secret_jwt":
 		if o.ClientSecret == "" {
 			return o, fmt.Errorf("oidcmw: Options.ClientAuthMethod %q needs a ClientSecret", o.ClientAuthMethod)
@@ -286,6 +290,9 @@ func (o Options) normalize() (Options, error) {
 	default:
 		return o, fmt.Errorf("oidcmw: Options.ClientAuthMethod %q: want client_secret_basic, client_secret_post, "+
 			"client_secret_jwt, private_key_jwt or none", o.ClientAuthMethod)
+	}
+	if o.ClientAuthMethod == "" && method != "client_secret_basic" {
+		o.ClientAuthMethod = method
 	}
 	if o.RequestObject && o.ClientKey == nil && o.ClientSecret == "" {
 		return o, errors.New("oidcmw: Options.RequestObject needs a ClientKey or a ClientSecret to sign with")

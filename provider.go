@@ -24,6 +24,7 @@ type provider struct {
 	tokenURL      string
 	parURL        string
 	requirePAR    bool
+	authMethod    string // how the client authenticates (Options.ClientAuthMethod or discovery)
 	jarmAlgs      []jose.SignatureAlgorithm
 	userinfoURL   string
 	endSessionURL string
@@ -47,6 +48,7 @@ type discoveryDoc struct {
 	AuthzAlgs             []string `json:"authorization_signing_alg_values_supported"`
 	PARURL                string   `json:"pushed_authorization_request_endpoint"`
 	RequirePAR            bool     `json:"require_pushed_authorization_requests"`
+	AuthMethods           []string `json:"token_endpoint_auth_methods_supported"`
 	IssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
 }
 
@@ -148,6 +150,7 @@ func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 		tokenURL:      doc.TokenURL,
 		parURL:        doc.PARURL,
 		requirePAR:    doc.RequirePAR,
+		authMethod:    m.authMethod(doc.AuthMethods),
 		jarmAlgs:      jarmAlgs,
 		userinfoURL:   doc.UserinfoURL,
 		endSessionURL: doc.EndSessionURL,
@@ -163,6 +166,20 @@ func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 			Now: func() time.Time { return now().Add(-skew) },
 		}),
 	}, nil
+}
+
+// authMethod is Options.ClientAuthMethod, or, for a client with a secret
+// and no explicit method, the first secret method the provider supports.
+func (m *Middleware) authMethod(supported []string) string {
+	if m.opts.ClientAuthMethod != "" {
+		return m.opts.ClientAuthMethod
+	}
+	for _, method := range []string{"client_secret_basic", "client_secret_post", "client_secret_jwt"} {
+		if slices.Contains(supported, method) {
+			return method
+		}
+	}
+	return "client_secret_basic" // RFC 8414 §2: the default when absent
 }
 
 // discoveryURL follows OpenID Connect Discovery §4: a trailing slash of

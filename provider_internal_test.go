@@ -33,3 +33,57 @@ func TestDiscoveryKeepsOnlyAsymmetricAlgs(t *testing.T) {
 		t.Errorf("allow-list %v lost RS256", p.keys.algs)
 	}
 }
+
+// TestAuthMethodFromDiscovery: a client with a secret and no explicit
+// method uses the first secret method the provider lists.
+func TestAuthMethodFromDiscovery(t *testing.T) {
+	base := Options{Issuer: "https://op.example", ClientID: "c", ClientSecret: "s", RedirectURL: "https://app.example/cb"}
+	cases := []struct {
+		explicit  string
+		supported []string
+		want      string
+	}{
+		{"", nil, "client_secret_basic"},
+		{"", []string{"client_secret_post", "private_key_jwt"}, "client_secret_post"},
+		{"", []string{"client_secret_jwt", "client_secret_basic"}, "client_secret_basic"},
+		{"", []string{"private_key_jwt", "client_secret_jwt"}, "client_secret_jwt"},
+		{"client_secret_post", []string{"client_secret_basic"}, "client_secret_post"},
+	}
+	for _, tc := range cases {
+		o := base
+		o.ClientAuthMethod = tc.explicit
+		m, err := New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.authMethod(tc.supported); got != tc.want {
+			t.Errorf("explicit %q, supported %q: %q, want %q", tc.explicit, tc.supported, got, tc.want)
+		}
+	}
+}
+
+// TestTenantIssuer: under the multi-tenant template, iss must be the
+// template with the token's own tid, and tid an allowed tenant.
+func TestTenantIssuer(t *testing.T) {
+	m, err := New(Options{Issuer: "https://login.example/organizations/v2.0", ClientID: "c",
+		RedirectURL: "https://app.example/cb", TenantIssuer: "https://login.example/{tenantid}/v2.0",
+		AllowedTenants: []string{"t1", "t2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		iss, tid string
+		ok       bool
+	}{
+		{"https://login.example/t1/v2.0", "t1", true},
+		{"https://login.example/t1/v2.0", "t2", false},     // iss of another tenant than tid
+		{"https://login.example/t3/v2.0", "t3", false},     // tenant not allowed
+		{"https://login.example/t1/v2.0", "", false},       // no tid
+		{"https://login.example/t1/x/v2.0", "t1/x", false}, // tid with a slash
+		{"https://evil.example/t1/v2.0", "t1", false},
+	} {
+		if err := m.checkTenantIssuer(tc.iss, tc.tid); (err == nil) != tc.ok {
+			t.Errorf("iss %q tid %q: %v", tc.iss, tc.tid, err)
+		}
+	}
+}
