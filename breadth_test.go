@@ -275,3 +275,31 @@ func TestResourceIndicators(t *testing.T) {
 		}
 	}
 }
+
+// TestIdentityTransport: the identity's transport calls an API with the
+// access token, as Bearer without DPoP and with a fresh proof with DPoP.
+func TestIdentityTransport(t *testing.T) {
+	for _, dpop := range []bool{false, true} {
+		h := newHarness(t, setup{op: oidctest.Config{Now: time.Now}, opts: func(o *oidcmw.Options) {
+			o.DPoP = dpop
+			o.Now = time.Now
+		}})
+		h.login(h.browser, "/")
+		id := whoami(h)()
+		c := &http.Client{Transport: id.Transport(nil)}
+		defer c.CloseIdleConnections()
+		resp, err := c.Get(h.op.URL + "/userinfo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("DPoP %v: userinfo through the transport: %d", dpop, resp.StatusCode)
+		}
+		last := h.op.Requests()[len(h.op.Requests())-1]
+		scheme, _, _ := strings.Cut(last.Header.Get("Authorization"), " ")
+		if want := map[bool]string{false: "Bearer", true: "DPoP"}[dpop]; scheme != want || (last.Header.Get("DPoP") != "") != dpop {
+			t.Fatalf("DPoP %v: Authorization scheme %q, proof %v", dpop, scheme, last.Header.Get("DPoP") != "")
+		}
+	}
+}
