@@ -25,7 +25,7 @@ func encrypter(enc *Encryption) (jose.Encrypter, error) {
 	case !slices.Contains(encryptionEncs, enc.Enc):
 		return nil, fmt.Errorf("unsupported Enc %q", enc.Enc)
 	case enc.Key == nil || !enc.Key.Valid() || !enc.Key.IsPublic():
-		return nil, errors.New("Key must be an RSA or EC public key")
+		return nil, errors.New("the encryption Key must be an RSA or EC public key")
 	}
 	opts := (&jose.EncrypterOptions{}).WithContentType("JWT").WithType("JWT")
 	return jose.NewEncrypter(jose.ContentEncryption(enc.Enc),
