@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,10 +82,14 @@ func BenchmarkGuard(b *testing.B) {
 	}
 }
 
-// redisStore connects to OIDCMW_TEST_REDIS_URL, or skips the benchmark.
+// redisStore connects to OIDCMW_TEST_REDIS_URL, or skips the benchmark
+// (fails it in CI, where .ci/run starts Redis).
 func redisStore(b *testing.B) oidcmw.Store {
 	u := os.Getenv("OIDCMW_TEST_REDIS_URL")
 	if u == "" {
+		if os.Getenv("CI") == "true" {
+			b.Fatal("OIDCMW_TEST_REDIS_URL is not set; .ci/run starts redis-server and sets it")
+		}
 		b.Skip("set OIDCMW_TEST_REDIS_URL to benchmark the Redis store")
 	}
 	o, err := redis.ParseURL(u)
@@ -97,45 +102,93 @@ func redisStore(b *testing.B) oidcmw.Store {
 }
 
 // BenchmarkGuardSessions is BenchmarkGuard/impl=oidcmw with the default
-// MemoryStore holding many sessions. It also reports the heap bytes one
-// session costs (value, key and map overhead) as B/session.
+// MemoryStore holding many sessions: one from a real login, the others
+// copies of its record under random keys of the real form. It also reports
+// what one session costs in the heap after a GC (value, key and map
+// overhead) as B/session, the record's length as B/record, the three raw
+// tokens (ID, access, refresh) as B/tokens, and B/session minus B/tokens as
+// B/session-overhead, and the garbage collections during the timed loop
+// as GCs: with 1M sessions the heap holds about 1.7 GB, a collection marks
+// all of it, and a one-second run sees one collection or none, so its
+// sec/op is bimodal (compare the mean over runs). The 1M case is skipped
+// with -short.
 func BenchmarkGuardSessions(b *testing.B) {
-	for _, n := range []int{10_000, 100_000} {
-		b.Run("impl=oidcmw/sessions="+strconv.Itoa(n/1000)+"k", func(b *testing.B) {
-			app, cookie := signedInOIDCMW(b, oidctest.Config{}, oidcmw.Options{})
-			// The store is keyed by a hash of the cookie value; this
-			// mirrors sessionKey in the root package so that the extra
-			// entries look like real ones.
-			key := func(token string) string {
-				sum := sha256.Sum256([]byte(token))
-				return "oidcmw:s:" + base64.RawURLEncoding.EncodeToString(sum[:])
+	for _, n := range []int{10_000, 100_000, 1_000_000} {
+		name := strconv.Itoa(n/1000) + "k"
+		if n >= 1_000_000 {
+			name = strconv.Itoa(n/1_000_000) + "M"
+		}
+		b.Run("impl=oidcmw/sessions="+name, func(b *testing.B) {
+			if n >= 1_000_000 && testing.Short() {
+				b.Skip("skipping 1M sessions in -short mode")
 			}
+			app, cookie := signedInOIDCMW(b, oidctest.Config{}, oidcmw.Options{})
 			ctx := context.Background()
-			value, found, err := app.store.Get(ctx, key(cookie.Value))
+			value, found, err := app.store.Get(ctx, sessionKey(cookie.Value))
 			if err != nil || !found {
 				b.Fatalf("session record not found under the expected key (found=%v, err=%v): has the key scheme changed?", found, err)
 			}
+			id := identityOf(b, app, cookie)
+			tokens := len(id.IDToken) + len(id.AccessToken) + len(id.RefreshToken)
 
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
 			for range n - 1 {
-				if err := app.store.Put(ctx, key(rand.Text()), value, 24*time.Hour); err != nil {
+				if err := app.store.Put(ctx, sessionKey(rand.Text()), value, 24*time.Hour); err != nil {
 					b.Fatal(err)
 				}
 			}
 			runtime.GC()
 			runtime.ReadMemStats(&after)
 			perSession := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(n-1)
+			before = after
 
 			req := httptest.NewRequest(http.MethodGet, protectedPath, nil)
 			req.AddCookie(cookie)
 			benchGuard(b, app.m.Guard(http.HandlerFunc(greet)), req, "hello alice")
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(after.NumGC-before.NumGC), "GCs")
 			b.ReportMetric(perSession, "B/session")
+			b.ReportMetric(perSession-float64(tokens), "B/session-overhead")
+			b.ReportMetric(float64(tokens), "B/tokens")
 			b.ReportMetric(float64(len(value)), "B/record")
-			runtime.KeepAlive(app)
+			// Let the store go now: testing keeps a finished benchmark's
+			// cleanup functions for a while, and through the server's
+			// handler they would keep this store alive during the next run,
+			// doubling the heap the collector marks there.
+			app.srv.Close()
+			app.srv.Config.Handler = nil
 		})
 	}
+}
+
+// sessionKey is the store key of the session whose cookie value is token.
+// It mirrors sessionKey in the root package, so that sessions put into the
+// store here look like real ones; callers check that a real session is
+// found under it.
+func sessionKey(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return "oidcmw:s:" + base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// identityOf returns the Identity the guard puts into the context for the
+// session cookie.
+func identityOf(b *testing.B, app *oidcmwApp, cookie *http.Cookie) *oidcmw.Identity {
+	b.Helper()
+	var id *oidcmw.Identity
+	h := app.m.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _ = oidcmw.FromContext(r.Context())
+	}))
+	req := httptest.NewRequest(http.MethodGet, protectedPath, nil)
+	req.Header.Set("Accept", "application/json")
+	req.AddCookie(cookie)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || id == nil {
+		b.Fatalf("guarded request: %d, identity %v", rec.Code, id)
+	}
+	return id
 }
 
 // benchGuard serves req with h once per iteration and checks the answer.
@@ -163,16 +216,23 @@ func signedInOIDCMW(b *testing.B, cfg oidctest.Config, opts oidcmw.Options) (*oi
 	op := oidctest.NewServer(cfg)
 	b.Cleanup(op.Close)
 	app := newOIDCMWApp(b, op.URL, opts)
+	return app, signIn(b, app, op.URL)
+}
+
+// signIn logs in to app once over HTTP, as a new user, and returns the
+// session cookie.
+func signIn(b *testing.B, app *oidcmwApp, opURL string) *http.Cookie {
+	b.Helper()
 	c := newBrowser(b, http.DefaultTransport)
-	login(b, c, app.srv.URL, op.URL)
+	login(b, c, app.srv.URL, opURL)
 	u, _ := url.Parse(app.srv.URL)
 	for _, ck := range c.Jar.Cookies(u) {
 		if ck.Name == "oidcmw" {
-			return app, ck
+			return ck
 		}
 	}
 	b.Fatal("no oidcmw session cookie after login")
-	return nil, nil
+	return nil
 }
 
 // algs are the provider's ID token signing algorithms to compare.
@@ -182,30 +242,76 @@ var algs = []string{"RS256", "ES256"}
 // (fresh cookie jar): guarded page (302), provider (302), callback (303),
 // guarded page (200). Both impls share one provider per algorithm;
 // discovery and the JWKS are fetched before the timer starts.
+//
+// It also reports the session cookie of the warm-up login: B/cookie is its
+// name=value pair, which the browser sends with every request, and
+// B/set-cookie the whole Set-Cookie header that set it (with Path, Max-Age,
+// HttpOnly, SameSite; over https oidcmw adds Secure and the name gets the
+// "__Host-" prefix).
 func BenchmarkLogin(b *testing.B) {
 	for _, alg := range algs {
 		b.Run("alg="+alg, func(b *testing.B) {
 			op := oidctest.NewServer(oidctest.Config{Alg: alg})
 			b.Cleanup(op.Close)
 			apps := []struct {
-				impl string
-				url  string
+				impl   string
+				url    string
+				cookie string // the session cookie's name
 			}{
-				{"handwritten", newHandwritten(b, op.URL).srv.URL},
-				{"oidcmw", newOIDCMWApp(b, op.URL, oidcmw.Options{}).srv.URL},
+				{"handwritten", newHandwritten(b, op.URL).srv.URL, "session"},
+				{"oidcmw", newOIDCMWApp(b, op.URL, oidcmw.Options{}).srv.URL, "oidcmw"},
 			}
 			tr := newTransport(b)
 			for _, app := range apps {
 				b.Run("impl="+app.impl, func(b *testing.B) {
-					login(b, newBrowser(b, tr), app.url, op.URL) // warm up
+					rec := &setCookieRecorder{next: tr}
+					login(b, newBrowser(b, rec), app.url, op.URL) // warm up
+					line := rec.last(app.cookie)
+					if line == "" {
+						b.Fatalf("the login set no %s cookie", app.cookie)
+					}
+					pair, _, _ := strings.Cut(line, ";")
 					b.ReportAllocs()
 					for b.Loop() {
 						login(b, newBrowser(b, tr), app.url, op.URL)
 					}
+					b.ReportMetric(float64(len(pair)), "B/cookie")
+					b.ReportMetric(float64(len(line)), "B/set-cookie")
 				})
 			}
 		})
 	}
+}
+
+// setCookieRecorder is a transport that keeps the Set-Cookie headers of
+// the responses it carries.
+type setCookieRecorder struct {
+	next  http.RoundTripper
+	mu    sync.Mutex
+	lines []string
+}
+
+func (t *setCookieRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(r)
+	if err == nil {
+		t.mu.Lock()
+		t.lines = append(t.lines, resp.Header.Values("Set-Cookie")...)
+		t.mu.Unlock()
+	}
+	return resp, err
+}
+
+// last returns the last Set-Cookie header that set the cookie name to a
+// non-empty value, or "".
+func (t *setCookieRecorder) last(name string) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := len(t.lines) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(t.lines[i], name+"="); ok && v != "" && v[0] != ';' {
+			return t.lines[i]
+		}
+	}
+	return ""
 }
 
 // BenchmarkOPOnly measures the provider's part of a login: the
@@ -218,50 +324,16 @@ func BenchmarkOPOnly(b *testing.B) {
 		b.Run("alg="+alg, func(b *testing.B) {
 			op := oidctest.NewServer(oidctest.Config{Alg: alg})
 			b.Cleanup(op.Close)
-			const redirectURL = "http://127.0.0.1/auth/callback" // never dialled
-			cfg := &oauth2.Config{
-				ClientID: oidctest.DefaultClientID,
-				Endpoint: oauth2.Endpoint{
-					AuthURL:  op.URL + "/authorize",
-					TokenURL: op.URL + "/token",
-				},
-				RedirectURL: redirectURL,
-				Scopes:      scopes,
-			}
+			cfg := bareClient(op.URL)
 			c := newBrowser(b, newTransport(b))
 			round := func() {
-				verifier := oauth2.GenerateVerifier()
-				authURL := cfg.AuthCodeURL(rand.Text(), oauth2.S256ChallengeOption(verifier),
-					oauth2.SetAuthURLParam("nonce", rand.Text()))
-				status, loc, body := navigate(b, c, authURL)
-				if status != http.StatusFound || !strings.HasPrefix(loc, redirectURL+"?") {
-					b.Fatalf("authorize: %d to %q: %s", status, loc, body)
-				}
-				u, err := url.Parse(loc)
-				if err != nil {
-					b.Fatal(err)
-				}
-				form := url.Values{
+				code, verifier := authorize(b, c, cfg)
+				postToken(b, c, cfg, url.Values{
 					"grant_type":    {"authorization_code"},
-					"code":          {u.Query().Get("code")},
-					"redirect_uri":  {redirectURL},
+					"code":          {code},
+					"redirect_uri":  {cfg.RedirectURL},
 					"code_verifier": {verifier},
-				}
-				req, err := http.NewRequest(http.MethodPost, cfg.Endpoint.TokenURL, strings.NewReader(form.Encode()))
-				if err != nil {
-					b.Fatal(err)
-				}
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.SetBasicAuth(url.QueryEscape(oidctest.DefaultClientID), url.QueryEscape(oidctest.DefaultClientSecret))
-				resp, err := c.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				tok, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(string(tok), `"id_token"`) {
-					b.Fatalf("token: %d %s (%v)", resp.StatusCode, tok, err)
-				}
+				}, `"id_token"`)
 			}
 			round() // warm up
 			b.ReportAllocs()
@@ -270,6 +342,62 @@ func BenchmarkOPOnly(b *testing.B) {
 			}
 		})
 	}
+}
+
+// bareClient is the client configuration of the bare clients in this
+// package, for the provider at opURL. Its redirect URL is never dialled.
+func bareClient(opURL string) *oauth2.Config {
+	return &oauth2.Config{
+		ClientID:     oidctest.DefaultClientID,
+		ClientSecret: oidctest.DefaultClientSecret,
+		Endpoint: oauth2.Endpoint{
+			AuthURL:  opURL + "/authorize",
+			TokenURL: opURL + "/token",
+		},
+		RedirectURL: "http://127.0.0.1/auth/callback",
+		Scopes:      scopes,
+	}
+}
+
+// authorize sends an authorization request with PKCE S256 and a nonce, as
+// a browser following the relying party's redirect would, and returns the
+// code from the provider's redirect and the PKCE verifier.
+func authorize(b *testing.B, c *http.Client, cfg *oauth2.Config) (code, verifier string) {
+	b.Helper()
+	verifier = oauth2.GenerateVerifier()
+	authURL := cfg.AuthCodeURL(rand.Text(), oauth2.S256ChallengeOption(verifier),
+		oauth2.SetAuthURLParam("nonce", rand.Text()))
+	status, loc, body := navigate(b, c, authURL)
+	if status != http.StatusFound || !strings.HasPrefix(loc, cfg.RedirectURL+"?") {
+		b.Fatalf("authorize: %d to %q: %s", status, loc, body)
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return u.Query().Get("code"), verifier
+}
+
+// postToken sends a token request with client_secret_basic and returns the
+// response body; it fails unless the answer is 200 and contains want.
+func postToken(b *testing.B, c *http.Client, cfg *oauth2.Config, form url.Values, want string) []byte {
+	b.Helper()
+	req, err := http.NewRequest(http.MethodPost, cfg.Endpoint.TokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(cfg.ClientID), url.QueryEscape(cfg.ClientSecret))
+	resp, err := c.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(string(tok), want) {
+		b.Fatalf("token: %d %s (%v)", resp.StatusCode, tok, err)
+	}
+	return tok
 }
 
 // newTransport returns a transport of its own for one benchmark's browsers,
