@@ -29,7 +29,8 @@ const (
 type liveSession struct {
 	key string // store key
 	rec sessionRecord
-	id  *Identity // rec.id with SessionExpiry, set by readSession
+	id  *Identity // rec.id with SessionExpiry, set by readSession; shared
+	// read-only by concurrent requests of the session
 }
 
 // errSessionEnded: the session is over (timeout, refresh refused, subject

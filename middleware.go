@@ -97,7 +97,7 @@ func (m *Middleware) guard(next http.Handler, req *Requirement) http.Handler {
 			m.unauthenticated(w, r, s != nil, req)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), m.identity(s))))
+		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), s.id)))
 	})
 }
 
@@ -137,17 +137,6 @@ func (m *Middleware) activeSession(r *http.Request) (*liveSession, error) {
 	return s, err
 }
 
-// identity is the session's identity. It is shared with concurrent
-// requests of the session (read-only).
-func (m *Middleware) identity(s *liveSession) *Identity {
-	if s.id == nil {
-		id := s.rec.id
-		id.SessionExpiry = m.sessionEnd(&s.rec)
-		return &id
-	}
-	return s.id
-}
-
 // Optional is a middleware for pages that serve everyone: with a session it
 // puts the [Identity] into the context like [Middleware.Guard] (refreshing
 // it the same way); without one it calls next all the same and never starts
@@ -160,7 +149,7 @@ func (m *Middleware) Optional(next http.Handler) http.Handler {
 			return
 		}
 		if s != nil {
-			r = r.WithContext(NewContext(r.Context(), m.identity(s)))
+			r = r.WithContext(NewContext(r.Context(), s.id))
 		}
 		next.ServeHTTP(w, r)
 	})

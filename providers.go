@@ -55,7 +55,7 @@ func (ps *Providers) Guard(next http.Handler) http.Handler {
 			s, err = m.maintain(r.Context(), s)
 			switch {
 			case err == nil:
-				next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), m.identity(s))))
+				next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), s.id)))
 				return
 			case !errors.Is(err, errSessionEnded):
 				m.fail(w, r, err)
