@@ -230,6 +230,12 @@ func TestLoginParams(t *testing.T) {
 	if q.Get("login_hint") != "bob@example.com" || q.Get("prompt") != "login" || q.Has("acr_values") || q.Has("ui_locales") {
 		t.Errorf("authorization request %v", q)
 	}
+	for _, bad := range []string{"bob%0d%0aSet-Cookie:x", strings.Repeat("b", 257)} {
+		resp, _ := do(t, h.browser, http.MethodGet, h.app.URL+"/auth/login?login_hint="+bad, htmlAccept, nil)
+		if q := mustParse(t, resp.Header.Get("Location")).Query(); q.Has("login_hint") {
+			t.Errorf("login_hint %.20q passed on", q.Get("login_hint"))
+		}
+	}
 	if _, err := oidcmw.New(oidcmw.Options{Issuer: h.op.URL, ClientID: "c", RedirectURL: "http://127.0.0.1/cb",
 		LoginParams: []string{"redirect_uri"}}); err == nil {
 		t.Error("LoginParams may pass redirect_uri")
