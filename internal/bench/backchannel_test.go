@@ -134,11 +134,17 @@ func postLogout(b *testing.B, m *oidcmw.Middleware, req *http.Request) int {
 // sidIndexKey is the store key of the set of sessions of a provider
 // session. It mirrors indexKeys and hashKey in the root package; the
 // benchmark checks that sessions indexed under it are ended.
-func sidIndexKey(issuer, sid string) string {
+func sidIndexKey(issuer, sid string) string { return indexKey("oidcmw:sid:", issuer, sid) }
+
+// subIndexKey is the store key of the set indexing the sessions of subject
+// sub, like sidIndexKey.
+func subIndexKey(issuer, sub string) string { return indexKey("oidcmw:sub:", issuer, sub) }
+
+func indexKey(prefix, issuer, v string) string {
 	h := sha256.New()
-	for _, p := range []string{issuer, sid} {
+	for _, p := range []string{issuer, v} {
 		h.Write([]byte(p))
 		h.Write([]byte{0})
 	}
-	return "oidcmw:sid:" + base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+	return prefix + base64.RawURLEncoding.EncodeToString(h.Sum(nil))
 }

@@ -8,6 +8,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,6 +45,7 @@ func Run(t *testing.T, newStore func() oidcmw.Store) {
 		{"Delete", testDelete},
 		{"DeleteMissing", testDeleteMissing},
 		{"KeysIndependent", testKeysIndependent},
+		{"KeyLengths", testKeyLengths},
 		{"Add", testAdd},
 		{"AddOnce", testAddOnce},
 		{"Sets", testSets},
@@ -253,6 +256,41 @@ func testKeysIndependent(t *testing.T, s oidcmw.Store) {
 	put(t, s, "a", "3", ttl)
 	wantGet(t, s, "a", "3")
 	wantGet(t, s, "b", "")
+}
+
+// testKeyLengths uses keys of every length around 64 bytes (with the
+// prefix), up to 300 bytes, and keys that differ only in a trailing NUL:
+// a store may keep short keys differently from long ones.
+func testKeyLengths(t *testing.T, s oidcmw.Store) {
+	ctx := context.Background()
+	var keys []string
+	for n := 1; n <= 40; n++ {
+		keys = append(keys, strings.Repeat("k", n))
+	}
+	keys = append(keys, strings.Repeat("k", 100), strings.Repeat("k", 300), "k\x00", "k\x00\x00")
+	for i, k := range keys {
+		put(t, s, k, strconv.Itoa(i), ttl)
+	}
+	for i, k := range keys {
+		wantGet(t, s, k, strconv.Itoa(i))
+	}
+	for i, k := range keys {
+		if i%2 == 0 {
+			wantTake(t, s, k, strconv.Itoa(i))
+		} else if err := s.Delete(ctx, k); err != nil {
+			t.Fatalf("Delete(%q): %v", k, err)
+		}
+		wantGet(t, s, k, "")
+		if !add(t, s, k, "again", ttl) {
+			t.Fatalf("Add(%q) after removal reported not added", k)
+		}
+		if add(t, s, k, "twice", ttl) {
+			t.Fatalf("Add(%q) of a live key reported added", k)
+		}
+	}
+	for _, k := range keys {
+		wantGet(t, s, k, "again")
+	}
 }
 
 func add(t *testing.T, s oidcmw.Store, key, value string, ttl time.Duration) bool {
