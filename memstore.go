@@ -24,7 +24,8 @@ import (
 type MemoryStore struct {
 	mu        sync.RWMutex
 	items     table
-	sets      table // a set is a value of length-prefixed members
+	sets      table // a small set: a value of length-prefixed members
+	bigSets   map[string]*bigSet
 	mem       arena
 	now       func() time.Time
 	nextSweep time.Time
@@ -35,7 +36,22 @@ func NewMemoryStore(now func() time.Time) *MemoryStore {
 	if now == nil {
 		now = time.Now
 	}
-	return &MemoryStore{items: newTable(), sets: newTable(), mem: arena{cur: noChunk}, now: now}
+	return &MemoryStore{
+		items:   newTable(),
+		sets:    newTable(),
+		bigSets: make(map[string]*bigSet),
+		mem:     arena{cur: noChunk},
+		now:     now,
+	}
+}
+
+// maxSmallSet is how many members a set keeps in the chunks; adding one
+// copies them. A larger set (a subject with many sessions) becomes a map.
+const maxSmallSet = 16
+
+type bigSet struct {
+	members map[string]struct{}
+	expires int64
 }
 
 var errValueTooLarge = errors.New("oidcmw: value too large for MemoryStore")
@@ -107,10 +123,11 @@ func (s *MemoryStore) Delete(_ context.Context, key string) error {
 	defer s.mu.Unlock()
 	s.replace(&s.items, key, entry{})
 	s.replace(&s.sets, key, entry{})
+	delete(s.bigSets, key)
 	return nil
 }
 
-// AddMember implements [Store]. Adding costs a copy of the set.
+// AddMember implements [Store].
 func (s *MemoryStore) AddMember(_ context.Context, key, member string, ttl time.Duration) error {
 	if uint64(len(member)) > math.MaxUint32/2 {
 		return errValueTooLarge
@@ -119,44 +136,59 @@ func (s *MemoryStore) AddMember(_ context.Context, key, member string, ttl time.
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep(now)
-	var old []byte
 	exp := expiry(now, ttl)
+	if big, ok := s.bigSets[key]; ok && now.UnixNano() < big.expires {
+		big.members[member] = struct{}{}
+		big.expires = max(big.expires, exp)
+		return nil
+	}
+	delete(s.bigSets, key)
+	var set []byte
 	if e, ok := s.sets.get(key); ok && e.live(now) {
-		old = s.mem.bytes(e)
-		if hasMember(old, member) {
-			if e.expires >= exp {
+		set = s.mem.bytes(e)
+		exp = max(exp, e.expires)
+		if members(set, func(m []byte) bool { return string(m) == member }) {
+			if exp == e.expires {
 				return nil
 			}
+		} else if n := countMembers(set); n >= maxSmallSet {
+			big := &bigSet{members: make(map[string]struct{}, 2*n), expires: exp}
+			members(set, func(m []byte) bool { big.members[string(m)] = struct{}{}; return false })
+			big.members[member] = struct{}{}
+			s.replace(&s.sets, key, entry{})
+			s.bigSets[key] = big
+			return nil
 		} else {
-			old = appendMember(old, member) // old is capped: this copies
+			set = appendMember(set, member) // set is capped: this copies
 		}
-		exp = max(exp, e.expires)
 	} else {
-		old = appendMember(nil, member)
+		set = appendMember(nil, member)
 	}
-	s.replace(&s.sets, key, s.mem.put(old, exp))
+	s.replace(&s.sets, key, s.mem.put(set, exp))
 	return nil
 }
 
 // Members implements [Store].
 func (s *MemoryStore) Members(_ context.Context, key string) ([]string, error) {
 	now := s.now()
+	var out []string
 	s.mu.RLock()
-	e, ok := s.sets.get(key)
-	var b []byte
-	if ok {
-		b = s.mem.bytes(e)
+	defer s.mu.RUnlock()
+	if big, ok := s.bigSets[key]; ok {
+		if now.UnixNano() >= big.expires {
+			return nil, nil
+		}
+		out = make([]string, 0, len(big.members))
+		for m := range big.members {
+			out = append(out, m)
+		}
+		return out, nil
 	}
-	s.mu.RUnlock()
+	e, ok := s.sets.get(key)
 	if !ok || !e.live(now) {
 		return nil, nil
 	}
-	var out []string
-	for len(b) > 0 {
-		n, w := binary.Uvarint(b)
-		out = append(out, string(b[w:w+int(n)]))
-		b = b[w+int(n):]
-	}
+	members(s.mem.bytes(e), func(m []byte) bool { out = append(out, string(m)); return false })
 	return out, nil
 }
 
@@ -165,7 +197,7 @@ func (s *MemoryStore) Members(_ context.Context, key string) ([]string, error) {
 func (s *MemoryStore) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.items.len() + s.sets.len()
+	return s.items.len() + s.sets.len() + len(s.bigSets)
 }
 
 // replace stores e under key in t (none when e is the zero entry) and
@@ -188,6 +220,11 @@ func (s *MemoryStore) sweep(now time.Time) {
 		return
 	}
 	s.nextSweep = now.Add(time.Minute)
+	for k, big := range s.bigSets {
+		if now.UnixNano() >= big.expires {
+			delete(s.bigSets, k)
+		}
+	}
 	sparse := s.mem.sparse()
 	for _, t := range []*table{&s.items, &s.sets} {
 		t.each(func(e entry) (entry, bool) {
@@ -210,15 +247,23 @@ func (s *MemoryStore) sweep(now time.Time) {
 
 func expiry(now time.Time, ttl time.Duration) int64 { return now.Add(ttl).UnixNano() }
 
-func hasMember(set []byte, member string) bool {
+// members calls f with each member of set until f reports true, and
+// reports whether it did.
+func members(set []byte, f func([]byte) bool) bool {
 	for len(set) > 0 {
 		n, w := binary.Uvarint(set)
-		if string(set[w:w+int(n)]) == member {
+		if f(set[w : w+int(n)]) {
 			return true
 		}
 		set = set[w+int(n):]
 	}
 	return false
+}
+
+func countMembers(set []byte) int {
+	n := 0
+	members(set, func([]byte) bool { n++; return false })
+	return n
 }
 
 func appendMember(set []byte, member string) []byte {

@@ -3,6 +3,7 @@ package oidcmw
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"testing"
 	"time"
@@ -140,5 +141,54 @@ func TestMemoryStoreSetExpiry(t *testing.T) {
 	add("c", time.Minute)
 	if got, _ := s.Members(ctx, "set"); fmt.Sprint(got) != "[c]" {
 		t.Fatalf("members of a set re-made after expiry = %v, want [c]", got)
+	}
+}
+
+// TestMemoryStoreBigSet: a set outgrowing maxSmallSet keeps every member
+// once, its expiry, and goes with Delete.
+func TestMemoryStoreBigSet(t *testing.T) {
+	ctx := context.Background()
+	now := time.Unix(1_700_000_000, 0)
+	s := NewMemoryStore(func() time.Time { return now })
+	want := make(map[string]bool)
+	for i := range 3 * maxSmallSet {
+		m := fmt.Sprintf("member-%d", i)
+		want[m] = true
+		for range 2 { // adding twice keeps one
+			if err := s.AddMember(ctx, "set", m, time.Duration(i+1)*time.Minute); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, small := s.sets.get("set"); small || s.bigSets["set"] == nil {
+		t.Fatalf("a set of %d members was not made a map", len(want))
+	}
+	got, _ := s.Members(ctx, "set")
+	if len(got) != len(want) {
+		t.Fatalf("%d members, want %d", len(got), len(want))
+	}
+	for _, m := range got {
+		if !want[m] {
+			t.Fatalf("unexpected member %q", m)
+		}
+	}
+	now = now.Add(time.Duration(3*maxSmallSet)*time.Minute - time.Second)
+	if got, _ := s.Members(ctx, "set"); len(got) != len(want) {
+		t.Fatalf("before the longest ttl: %d members, want %d", len(got), len(want))
+	}
+	now = now.Add(time.Second)
+	if got, _ := s.Members(ctx, "set"); got != nil {
+		t.Fatalf("after the longest ttl: %v, want none", got)
+	}
+	for range maxSmallSet + 1 {
+		if err := s.AddMember(ctx, "set2", rand.Text(), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Delete(ctx, "set2"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Members(ctx, "set2"); got != nil || s.Len() != 0 {
+		t.Fatalf("after Delete: members %v, Len %d", got, s.Len())
 	}
 }
