@@ -2,7 +2,6 @@ package oidcmw
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -94,10 +93,9 @@ func (m *Middleware) backchannel(r *http.Request) error {
 	return nil
 }
 
-// verifyLogoutToken applies OIDC Back-Channel Logout 1.0 §2.6. go-oidc's
-// VerifyLogout checks the signature (through keySet), iss, aud, exp, the
-// event's presence, jti's presence, sid or sub, and no nonce; the rest
-// follows here. The jti is recorded last, so a token refused for another
+// verifyLogoutToken applies OIDC Back-Channel Logout 1.0 §2.6: signature,
+// typ, iss, aud, exp, no nonce, jti, sid or sub, the event, and iat within
+// the accepted window. The jti is recorded last, so a token refused for another
 // reason does not burn its jti.
 func (m *Middleware) verifyLogoutToken(ctx context.Context, p *provider, raw string) (iss, sid, sub string, err error) {
 	bad := func(format string, a ...any) error {
@@ -106,71 +104,51 @@ func (m *Middleware) verifyLogoutToken(ctx context.Context, p *provider, raw str
 	if len(raw) > m.opts.Limits.MaxTokenBytes {
 		return "", "", "", bad("too large")
 	}
-	kid, typ, err := jwtHeader(raw)
+	t, err := p.verifyJWS(ctx, raw, p.idAlgs)
 	if err != nil {
-		return "", "", "", bad("%v", err)
-	}
-	if typ != "" && strings.TrimPrefix(strings.ToLower(typ), "application/") != "logout+jwt" {
-		return "", "", "", bad("typ %q", typ)
-	}
-	if err := p.keys.ensure(ctx, kid); err != nil {
 		if errors.Is(err, ErrProviderUnavailable) {
 			return "", "", "", err
 		}
 		return "", "", "", bad("%v", err)
 	}
-	lt, err := p.verifier.VerifyLogout(ctx, raw)
-	if err != nil {
+	if t.typ != "" && strings.TrimPrefix(strings.ToLower(t.typ), "application/") != "logout+jwt" {
+		return "", "", "", bad("typ %q", t.typ)
+	}
+	var lt jwtClaims
+	if err := json.Unmarshal(t.payload, &lt); err != nil {
+		return "", "", "", bad("claims: %v", err)
+	}
+	if err := m.checkIssuerAudienceExpiry(p, &lt); err != nil {
 		return "", "", "", bad("%v", err)
 	}
 	if _, ok := m.tenantOf(lt.Issuer); m.opts.TenantIssuer != "" && !ok {
 		return "", "", "", bad("iss %q is not a tenant issuer", lt.Issuer)
 	}
-	var claims struct {
-		Events map[string]json.RawMessage `json:"events"`
-		Iat    *float64                   `json:"iat"`
+	switch {
+	case lt.Nonce != nil:
+		return "", "", "", bad("a logout token must not have a nonce")
+	case lt.JTI == "":
+		return "", "", "", bad("jti missing")
+	case lt.Subject == "" && lt.SID == "":
+		return "", "", "", bad("neither sub nor sid")
 	}
-	if err := lt.Claims(&claims); err != nil {
-		return "", "", "", bad("%v", err)
-	}
-	if ev := claims.Events[backchannelEvent]; len(ev) == 0 || ev[0] != '{' {
+	if ev := lt.Events[backchannelEvent]; len(ev) == 0 || ev[0] != '{' {
 		return "", "", "", bad("the back-channel logout event is not an object")
 	}
 	now, skew := m.opts.Now(), m.opts.ClockSkew
-	if claims.Iat == nil {
+	if lt.IssuedAt == nil {
 		return "", "", "", bad("iat missing")
 	}
-	iat := time.Unix(int64(*claims.Iat), 0)
+	iat := lt.IssuedAt.time()
 	if iat.After(now.Add(skew)) || iat.Before(now.Add(-logoutTokenWindow-skew)) {
 		return "", "", "", bad("iat outside the accepted window")
 	}
-	added, err := m.opts.Store.Add(ctx, "oidcmw:jti:"+hashKey(lt.Issuer, lt.TokenID), []byte{1}, 2*(logoutTokenWindow+skew))
+	added, err := m.opts.Store.Add(ctx, "oidcmw:jti:"+hashKey(lt.Issuer, lt.JTI), []byte{1}, 2*(logoutTokenWindow+skew))
 	if err != nil {
 		return "", "", "", storeError(err)
 	}
 	if !added {
 		return "", "", "", bad("jti replayed")
 	}
-	return lt.Issuer, lt.SessionID, lt.Subject, nil
-}
-
-// jwtHeader reads kid and typ from a compact JWS header without verifying
-// anything; the signature check follows.
-func jwtHeader(rawJWT string) (kid, typ string, err error) {
-	head, _, ok := strings.Cut(rawJWT, ".")
-	if !ok || len(head) > 4096 {
-		return "", "", errors.New("malformed JWT")
-	}
-	b, err := base64.RawURLEncoding.DecodeString(head)
-	if err != nil {
-		return "", "", errors.New("malformed JWT header")
-	}
-	var h struct {
-		Kid string `json:"kid"`
-		Typ string `json:"typ"`
-	}
-	if err := json.Unmarshal(b, &h); err != nil {
-		return "", "", errors.New("malformed JWT header")
-	}
-	return h.Kid, h.Typ, nil
+	return lt.Issuer, lt.SID, lt.Subject, nil
 }

@@ -98,6 +98,8 @@ func TestCallbackRejects(t *testing.T) {
 		{name: "azp is another client", behave: []oidctest.Behavior{oidctest.WrongAzp}, status: 401, err: oidcmw.ErrInvalidIDToken},
 		{name: "expired", behave: []oidctest.Behavior{oidctest.Expired}, status: 401, err: oidcmw.ErrInvalidIDToken},
 		{name: "iat missing", behave: []oidctest.Behavior{oidctest.MissingIat}, status: 401, err: oidcmw.ErrInvalidIDToken},
+		{name: "exp missing", behave: []oidctest.Behavior{oidctest.MissingExp}, status: 401, err: oidcmw.ErrInvalidIDToken},
+		{name: "nbf in the future", behave: []oidctest.Behavior{oidctest.FutureNbf}, status: 401, err: oidcmw.ErrInvalidIDToken},
 		{name: "iat in the future", behave: []oidctest.Behavior{oidctest.FutureIat}, status: 401, err: oidcmw.ErrInvalidIDToken},
 		{name: "sub missing", behave: []oidctest.Behavior{oidctest.MissingSub}, status: 401, err: oidcmw.ErrInvalidIDToken},
 		{name: "nonce wrong", behave: []oidctest.Behavior{oidctest.WrongNonce}, status: 401, err: oidcmw.ErrInvalidIDToken},

@@ -35,22 +35,15 @@ func (m *Middleware) openJARM(ctx context.Context, p *provider, params url.Value
 	if len(raw) > m.opts.Limits.MaxTokenBytes {
 		return nil, bad("too large")
 	}
-	kid, _, err := jwtHeader(raw)
+	t, err := p.verifyJWS(ctx, raw, p.jarmAlgs)
 	if err != nil {
-		return nil, bad("%v", err)
-	}
-	if err := p.keys.ensure(ctx, kid); err != nil {
 		if errors.Is(err, ErrProviderUnavailable) {
 			return nil, err
 		}
 		return nil, bad("%v", err)
 	}
-	payload, err := p.keys.verify(raw, p.jarmAlgs)
-	if err != nil {
-		return nil, bad("%v", err)
-	}
 	var claims map[string]any
-	if err := json.Unmarshal(payload, &claims); err != nil {
+	if err := json.Unmarshal(t.payload, &claims); err != nil {
 		return nil, bad("%v", err)
 	}
 	iss, _ := claims["iss"].(string)

@@ -16,15 +16,13 @@ import (
 
 var errUnknownKey = errors.New("no key in the provider's JWKS matches the token")
 
-// keySet is the provider's JWKS. It implements go-oidc's KeySet for
-// signature checks from the cached keys only; ensure does all fetching, so
-// that a fetch failure (502/504) stays distinguishable from a bad
-// signature (401): go-oidc reports key set errors as text.
+// keySet is the provider's JWKS. verify checks signatures with the cached
+// keys only; ensure does all fetching, so that a fetch failure (502/504)
+// stays distinguishable from a bad signature (401).
 type keySet struct {
 	url    string
 	client *http.Client
 	now    func() time.Time
-	algs   []jose.SignatureAlgorithm
 	// missInterval bounds refetches caused by unknown key ids: a flood of
 	// tokens with made-up kids costs the provider one JWKS request per
 	// interval. maxDoc caps the JWKS document.
@@ -38,12 +36,8 @@ type keySet struct {
 	inflight *flight
 }
 
-func newKeySet(u string, c *http.Client, now func() time.Time, algs []string, lim Limits) *keySet {
-	ks := &keySet{url: u, client: c, now: now, missInterval: lim.KeyRefetchInterval, maxDoc: lim.MaxDocumentBytes}
-	for _, a := range algs {
-		ks.algs = append(ks.algs, jose.SignatureAlgorithm(a))
-	}
-	return ks
+func newKeySet(u string, c *http.Client, now func() time.Time, lim Limits) *keySet {
+	return &keySet{url: u, client: c, now: now, missInterval: lim.KeyRefetchInterval, maxDoc: lim.MaxDocumentBytes}
 }
 
 // ensure makes sure the key named kid is loaded (any key when kid is empty): it fetches
@@ -126,42 +120,30 @@ func filterSigningKeys(keys []jose.JSONWebKey) []jose.JSONWebKey {
 	return out
 }
 
-// VerifySignature implements go-oidc's KeySet from the cached keys. A token
-// without kid is accepted only when exactly one key fits its alg.
-func (ks *keySet) VerifySignature(_ context.Context, rawJWT string) ([]byte, error) {
-	return ks.verify(rawJWT, ks.algs)
-}
-
-// verify checks a compact JWS signed with one of algs by a cached key.
-func (ks *keySet) verify(rawJWT string, algs []jose.SignatureAlgorithm) ([]byte, error) {
-	jws, err := jose.ParseSignedCompact(rawJWT, algs)
-	if err != nil {
-		return nil, err
-	}
-	if len(jws.Signatures) != 1 {
-		return nil, errors.New("want exactly one signature")
-	}
-	h := jws.Signatures[0].Header
+// verify checks t's signature with a cached key: the key named by t's kid,
+// or, for a token without kid, the only key that fits its alg.
+func (ks *keySet) verify(t *jws) error {
+	var candidates [4]any
+	keys := candidates[:0]
 	ks.mu.Lock()
-	var candidates []jose.JSONWebKey
 	for _, k := range ks.keys {
-		if (h.KeyID == "" || k.KeyID == h.KeyID) && (k.Algorithm == "" || k.Algorithm == h.Algorithm) && keyFitsAlg(k, h.Algorithm) {
-			candidates = append(candidates, k)
+		if (t.kid == "" || k.KeyID == t.kid) && (k.Algorithm == "" || k.Algorithm == t.alg) && keyFitsAlg(k, t.alg) {
+			keys = append(keys, k.Key)
 		}
 	}
 	ks.mu.Unlock()
 	switch {
-	case len(candidates) == 0:
-		return nil, errUnknownKey
-	case len(candidates) > 1 && h.KeyID == "":
-		return nil, errors.New("token has no kid and several keys fit")
+	case len(keys) == 0:
+		return errUnknownKey
+	case len(keys) > 1 && t.kid == "":
+		return errors.New("token has no kid and several keys fit")
 	}
-	for _, k := range candidates {
-		if payload, err := jws.Verify(k.Key); err == nil {
-			return payload, nil
+	for _, k := range keys {
+		if verifySignature(k, t.alg, t.signingInput, t.signature) {
+			return nil
 		}
 	}
-	return nil, errors.New("signature does not verify")
+	return errors.New("signature does not verify")
 }
 
 // keyFitsAlg reports whether the key type matches the algorithm family, so

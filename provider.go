@@ -10,14 +10,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
 	jose "github.com/go-jose/go-jose/v4"
 )
 
-// provider is what discovery yields: endpoints, the key set and the ID token
-// verifier. It is immutable once built.
+// provider is what discovery yields: endpoints, the key set and the
+// accepted signing algorithms. It is immutable once built.
 type provider struct {
 	issuer        string
 	authURL       string
@@ -31,7 +29,7 @@ type provider struct {
 	revocationURL string
 	issParameter  bool // authorization_response_iss_parameter_supported
 	keys          *keySet
-	verifier      *oidc.IDTokenVerifier
+	idAlgs        []jose.SignatureAlgorithm // ID and logout tokens
 }
 
 // discoveryDoc is the part of the provider metadata (OpenID Connect
@@ -132,7 +130,11 @@ func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 			return nil, &unavailable{what: "discovery", err: fmt.Errorf("no supported ID token algorithm in %q", doc.IDTokenAlgs)}
 		}
 	}
-	keys := newKeySet(doc.JWKSURL, m.opts.HTTPClient, m.opts.Now, algs, m.opts.Limits)
+	keys := newKeySet(doc.JWKSURL, m.opts.HTTPClient, m.opts.Now, m.opts.Limits)
+	var idAlgs []jose.SignatureAlgorithm
+	for _, a := range algs {
+		idAlgs = append(idAlgs, jose.SignatureAlgorithm(a))
+	}
 	jarmAlgs := []jose.SignatureAlgorithm{jose.RS256} // JARM §5: RS256 when absent
 	if len(doc.AuthzAlgs) > 0 {
 		jarmAlgs = nil
@@ -142,8 +144,6 @@ func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 			}
 		}
 	}
-	skew := m.opts.ClockSkew
-	now := m.opts.Now
 	return &provider{
 		issuer:        doc.Issuer,
 		authURL:       doc.AuthorizationURL,
@@ -157,14 +157,7 @@ func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 		revocationURL: doc.RevocationURL,
 		issParameter:  doc.IssParameterSupported,
 		keys:          keys,
-		verifier: oidc.NewVerifier(doc.Issuer, keys, &oidc.Config{
-			ClientID:             m.opts.ClientID,
-			SupportedSigningAlgs: algs,
-			// With a tenant template, checkTenantIssuer compares iss.
-			SkipIssuerCheck: m.opts.TenantIssuer != "",
-			// exp is checked with the configured skew.
-			Now: func() time.Time { return now().Add(-skew) },
-		}),
+		idAlgs:        idAlgs,
 	}, nil
 }
 

@@ -28,6 +28,8 @@ const (
 	MissingIat         Behavior = "missing-iat"              // no iat
 	FutureIat          Behavior = "iat-in-future"            // iat is an hour ahead
 	Expired            Behavior = "expired-exp"              // exp an hour ago, iat two hours ago
+	MissingExp         Behavior = "missing-exp"              // no exp
+	FutureNbf          Behavior = "nbf-in-future"            // nbf an hour ahead
 	MissingAuthTime    Behavior = "missing-auth-time"        // no auth_time
 	OldAuthTime        Behavior = "old-auth-time"            // auth_time two hours ago
 	InvalidSignature   Behavior = "invalid-sig"              // real kid, signed by an unrelated key
@@ -191,6 +193,8 @@ var behaviors = map[Behavior]hooks{
 	FutureIat:       {idToken: func(e *env, c map[string]any) { c["iat"] = e.now.Add(time.Hour).Unix() }},
 	MissingAuthTime: {idToken: func(e *env, c map[string]any) { delete(c, "auth_time") }},
 	OldAuthTime:     {idToken: func(e *env, c map[string]any) { c["auth_time"] = e.now.Add(-2 * time.Hour).Unix() }},
+	MissingExp:      {idToken: func(e *env, c map[string]any) { delete(c, "exp") }},
+	FutureNbf:       {idToken: func(e *env, c map[string]any) { c["nbf"] = e.now.Add(time.Hour).Unix() }},
 	Expired: {idToken: func(e *env, c map[string]any) {
 		c["exp"] = e.now.Add(-time.Hour).Unix()
 		c["iat"] = e.now.Add(-2 * time.Hour).Unix()

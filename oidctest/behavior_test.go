@@ -229,6 +229,8 @@ var behaviorChecks = map[Behavior]func(*testing.T, *Server){
 	FutureIat:       claimsCheck(claimIs("iat", at(time.Hour))),
 	MissingAuthTime: claimsCheck(absent("auth_time")),
 	OldAuthTime:     claimsCheck(claimIs("auth_time", at(-2*time.Hour))),
+	MissingExp:      claimsCheck(absent("exp")),
+	FutureNbf:       claimsCheck(claimIs("nbf", at(time.Hour))),
 	Expired: claimsCheck(func(t *testing.T, s *Server, f *flow, c map[string]any) {
 		claimIs("exp", at(-time.Hour))(t, s, f, c)
 		claimIs("iat", at(-2*time.Hour))(t, s, f, c)

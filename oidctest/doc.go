@@ -241,6 +241,7 @@
 //   - [LogoutWithNonce]: a nonce claim, which logout tokens must not have.
 //   - [LogoutMissingJTI]: no jti.
 //   - [LogoutMissingIat]: no iat.
+//   - [LogoutMissingExp]: no exp.
 //   - [LogoutOldIat]: iat an hour ago (exp still ahead).
 //   - [LogoutFutureIat]: iat an hour ahead.
 //   - [LogoutNoSubNoSid]: neither sub nor sid.
@@ -266,6 +267,8 @@
 //   - [MissingIat]: no iat. Reject (iat is required).
 //   - [FutureIat]: iat is an hour ahead. Reject (beyond any clock skew).
 //   - [Expired]: exp is an hour ago, iat two hours ago. Reject.
+//   - [MissingExp]: no exp. Reject (exp is required).
+//   - [FutureNbf]: nbf is an hour ahead. Reject (beyond any clock skew).
 //   - [MissingAuthTime]: no auth_time. Reject if max_age was requested
 //     (Core §3.1.2.1), else accept.
 //   - [OldAuthTime]: auth_time two hours ago. Reject if max_age was

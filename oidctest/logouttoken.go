@@ -34,6 +34,7 @@ const (
 	LogoutWrongIssuer  LogoutTokenDefect = "rpinitlogout-wrong-iss"   // iss is the issuer + "/other"
 	LogoutMissingJTI   LogoutTokenDefect = "missing-jti"              // no jti
 	LogoutMissingIat   LogoutTokenDefect = "missing-iat"              // no iat
+	LogoutMissingExp   LogoutTokenDefect = "missing-exp"              // no exp
 	LogoutOldIat       LogoutTokenDefect = "old-iat"                  // iat an hour ago
 	LogoutFutureIat    LogoutTokenDefect = "future-iat"               // iat an hour ahead
 	LogoutNoSubNoSid   LogoutTokenDefect = "no-sub-no-sid"            // neither sub nor sid
@@ -70,6 +71,7 @@ var logoutDefects = map[LogoutTokenDefect]logoutEdit{
 	LogoutWrongIssuer: {claims: func(e *env, c map[string]any) { c["iss"] = e.issuer + "/other" }},
 	LogoutMissingJTI:  {claims: func(e *env, c map[string]any) { delete(c, "jti") }},
 	LogoutMissingIat:  {claims: func(e *env, c map[string]any) { delete(c, "iat") }},
+	LogoutMissingExp:  {claims: func(e *env, c map[string]any) { delete(c, "exp") }},
 	LogoutOldIat:      {claims: func(e *env, c map[string]any) { c["iat"] = e.now.Add(-time.Hour).Unix() }},
 	LogoutFutureIat:   {claims: func(e *env, c map[string]any) { c["iat"] = e.now.Add(time.Hour).Unix() }},
 	LogoutNoSubNoSid: {claims: func(e *env, c map[string]any) {

@@ -122,6 +122,7 @@ var defectChecks = map[LogoutTokenDefect]defectCheck{
 	}},
 	LogoutMissingJTI: {claims: []string{"jti"}, signed: true},
 	LogoutMissingIat: {claims: []string{"iat"}, signed: true},
+	LogoutMissingExp: {claims: []string{"exp"}, signed: true},
 	LogoutOldIat: {claims: []string{"iat"}, signed: true, check: func(t *testing.T, s *Server, raw string, h, c map[string]any) {
 		wantEqual(t, "iat", c["iat"], float64(behaviorEpoch.Add(-time.Hour).Unix()))
 	}},
