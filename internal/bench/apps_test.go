@@ -54,6 +54,10 @@ func newOIDCMWApp(tb testing.TB, issuer string, opts oidcmw.Options) *oidcmwApp 
 	if opts.Store == nil {
 		opts.Store = oidcmw.NewMemoryStore(nil)
 	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = rpClient()
+		tb.Cleanup(opts.HTTPClient.CloseIdleConnections)
+	}
 	a := &oidcmwApp{srv: httptest.NewServer(mux), store: opts.Store}
 	tb.Cleanup(a.srv.Close)
 	opts.Issuer = issuer
@@ -85,6 +89,7 @@ func (w tbWriter) Write(p []byte) (int, error) {
 // ID token verified by go-oidc, the session token renewed after login.
 type handwritten struct {
 	srv      *httptest.Server
+	client   *http.Client // to the provider
 	sm       *scs.SessionManager
 	oauth    *oauth2.Config
 	verifier *oidc.IDTokenVerifier
@@ -93,7 +98,8 @@ type handwritten struct {
 // newHandwritten starts the app. Discovery runs here, once.
 func newHandwritten(tb testing.TB, issuer string) *handwritten {
 	tb.Helper()
-	h := &handwritten{sm: scs.New()}
+	h := &handwritten{sm: scs.New(), client: rpClient()}
+	tb.Cleanup(h.client.CloseIdleConnections)
 	h.sm.Store = memstore.New()
 	mux := http.NewServeMux()
 	mux.HandleFunc(protectedPath, h.guard)
@@ -101,7 +107,7 @@ func newHandwritten(tb testing.TB, issuer string) *handwritten {
 	h.srv = httptest.NewServer(h.sm.LoadAndSave(mux))
 	tb.Cleanup(h.srv.Close)
 
-	provider, err := oidc.NewProvider(tb.Context(), issuer)
+	provider, err := oidc.NewProvider(oidc.ClientContext(tb.Context(), h.client), issuer)
 	if err != nil {
 		tb.Fatalf("oidc.NewProvider: %v", err)
 	}
@@ -146,7 +152,7 @@ func (h *handwritten) callback(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "login failed", http.StatusUnauthorized)
 		return
 	}
-	tok, err := h.oauth.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(h.sm.PopString(ctx, "verifier")))
+	tok, err := h.oauth.Exchange(oidc.ClientContext(ctx, h.client), q.Get("code"), oauth2.VerifierOption(h.sm.PopString(ctx, "verifier")))
 	if err != nil {
 		http.Error(w, fmt.Sprintf("exchange: %v", err), http.StatusBadGateway)
 		return
