@@ -1,14 +1,10 @@
 package redisstore_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,71 +13,22 @@ import (
 
 	"github.com/oidcmw/oidcmw"
 	"github.com/oidcmw/oidcmw/adapters/redisstore"
+	"github.com/oidcmw/oidcmw/internal/redistest"
 	"github.com/oidcmw/oidcmw/oidctest"
 )
-
-// redisServer runs a private redis-server on a unix socket, with an
-// append-only file so that data survives a restart.
-type redisServer struct {
-	t    *testing.T
-	dir  string
-	sock string
-	cmd  *exec.Cmd
-}
-
-func startRedis(t *testing.T) *redisServer {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("redis-server not found; .ci/run installs it")
-		}
-		t.Skip("redis-server not installed")
-	}
-	dir := t.TempDir()
-	s := &redisServer{t: t, dir: dir, sock: filepath.Join(dir, "redis.sock")}
-	s.start()
-	t.Cleanup(s.stop)
-	return s
-}
-
-func (s *redisServer) start() {
-	s.t.Helper()
-	s.cmd = exec.Command("redis-server", "--port", "0", "--unixsocket", s.sock, "--dir", s.dir,
-		"--save", "", "--appendonly", "yes", "--appendfsync", "always")
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	c := redis.NewClient(&redis.Options{Network: "unix", Addr: s.sock})
-	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for c.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			s.t.Fatal("redis-server did not start")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func (s *redisServer) stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		s.cmd.Process.Kill()
-		s.cmd.Wait()
-		s.cmd = nil
-	}
-}
 
 // TestStoreOutage: with Redis gone the guard fails closed with 503 (never a
 // login loop), quickly; when Redis is back the session works again without
 // restarting the app; no goroutine is left behind.
 func TestStoreOutage(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	rs := startRedis(t)
+	rs := redistest.Start(t)
 	op := oidctest.NewServer(oidctest.Config{})
 	defer op.Close()
 	mux := http.NewServeMux()
 	app := httptest.NewServer(mux)
 	defer app.Close()
-	rc := redis.NewClient(&redis.Options{Network: "unix", Addr: rs.sock,
+	rc := redis.NewClient(&redis.Options{Network: "unix", Addr: rs.Sock,
 		DialTimeout: time.Second, ReadTimeout: 2 * time.Second,
 		WriteTimeout: time.Second, PoolTimeout: time.Second, MaxRetries: -1})
 	defer rc.Close()
@@ -114,7 +61,7 @@ func TestStoreOutage(t *testing.T) {
 		t.Fatalf("login: %d %q", status, body)
 	}
 
-	rs.stop()
+	rs.Stop()
 	start := time.Now()
 	if status, _ := get(); status != http.StatusServiceUnavailable {
 		t.Fatalf("store down: %d, want 503", status)
@@ -123,7 +70,7 @@ func TestStoreOutage(t *testing.T) {
 		t.Errorf("store down answered after %v", d)
 	}
 
-	rs.start()
+	rs.Start()
 	if status, body := get(); status != 200 || body != "ok" {
 		t.Fatalf("store back: %d %q", status, body)
 	}

@@ -82,17 +82,22 @@ func BenchmarkGuard(b *testing.B) {
 	}
 }
 
-// redisStore connects to OIDCMW_TEST_REDIS_URL, or skips the benchmark
-// (fails it in CI, where .ci/run starts Redis).
-func redisStore(b *testing.B) oidcmw.Store {
+// redisURL is OIDCMW_TEST_REDIS_URL; without it the benchmark is skipped
+// (failed in CI, where .ci/run starts Redis).
+func redisURL(b *testing.B) string {
 	u := os.Getenv("OIDCMW_TEST_REDIS_URL")
 	if u == "" {
 		if os.Getenv("CI") == "true" {
 			b.Fatal("OIDCMW_TEST_REDIS_URL is not set; .ci/run starts redis-server and sets it")
 		}
-		b.Skip("set OIDCMW_TEST_REDIS_URL to benchmark the Redis store")
+		b.Skip("set OIDCMW_TEST_REDIS_URL to benchmark the Redis stores")
 	}
-	o, err := redis.ParseURL(u)
+	return u
+}
+
+// redisStore is adapters/redisstore on OIDCMW_TEST_REDIS_URL.
+func redisStore(b *testing.B) oidcmw.Store {
+	o, err := redis.ParseURL(redisURL(b))
 	if err != nil {
 		b.Fatal(err)
 	}
