@@ -12,10 +12,6 @@
 #   SKIP_1M    1 skips GuardSessions with 1M sessions (go test -short): it
 #              fills about 1.7 GB of heap (about 25 s of the run)
 #   OUT        raw results file (default bench/results.txt, git-ignored)
-#   CPU_BENCHTIME
-#              -benchtime of the profiled run of BenchmarkLogin and
-#              BenchmarkRefresh that measures the relying party's own CPU
-#              time (default 15s; 0 skips that run)
 #   BENCHSTAT  benchstat command (default: go run of
 #              golang.org/x/perf/cmd/benchstat@latest; nothing is added to
 #              go.mod)
@@ -49,23 +45,6 @@ for pkg in ./internal/bench/ .; do
 	go test "${args[@]}" "$pkg" | tee -a "$OUT"
 done
 
-# The relying party's own CPU per login and per refresh: one more run of
-# BenchmarkLogin and BenchmarkRefresh with a CPU profile, whose samples are
-# labelled by party (internal/bench/labels_test.go); the relying party's
-# CPU time divided by its iterations (the timed ones and the one warm-up).
-CPU_BENCHTIME="${CPU_BENCHTIME:-15s}"
-cpu_out="${OUT%.txt}-cpu.txt"
-cpu_ratios="${OUT%.txt}-cpu-ratios.txt"
-rm -f "$cpu_out" "$cpu_ratios"
-if [[ "$CPU_BENCHTIME" != 0 ]]; then
-	prof="$(mktemp -d)"
-	printf '==> go test -run ^$ -bench ^Benchmark(Login|Refresh)$ -benchtime %s -cpuprofile ... ./internal/bench/\n' "$CPU_BENCHTIME"
-	go test -run '^$' -bench '^Benchmark(Login|Refresh)$' -benchtime "$CPU_BENCHTIME" \
-		-cpuprofile "$prof/cpu.prof" -o "$prof/bench.test" ./internal/bench/ | tee "$cpu_out"
-	go tool pprof -tags -unit=ms "$prof/bench.test" "$prof/cpu.prof" 2>/dev/null |
-		sed -n 's/^ *\([0-9.]*\)ms ([^)]*): \(.*\)$/TAG \2 \1/p' >>"$cpu_out"
-	rm -rf "$prof"
-fi
 printf '\n==> benchmarks took %d s\n' "$((SECONDS - start))"
 
 table() {
@@ -82,6 +61,8 @@ table 'GuardSessions: oidcmw guard with a full MemoryStore (base: 10k)' \
 	-filter '.name:GuardSessions' -col /sessions
 table 'Login: one whole login over loopback HTTP (base: handwritten)' \
 	-filter '.name:Login' -col /impl
+table "LoginCPU: the relying party's own CPU per login, in a process of its own (base: handwritten)" \
+	-filter '.name:LoginCPU' -col /impl
 table "OPOnly: the provider's share of a login (base: RS256)" \
 	-filter '.name:OPOnly' -col /alg
 table 'Refresh: one access token refresh over loopback HTTP (base: handwritten)' \
@@ -113,34 +94,6 @@ awk '
 			printf "  1M / 10k: %.2fx\n", (t[z] / n[z]) / (t[a] / n[a])
 	}' "$OUT"
 
-# The relying party's CPU per operation, from the profiled run: TAG lines
-# are "TAG <bench>/<party>/<impl>/<alg> <ms>", benchmark lines give the
-# iterations.
-if [[ -s "$cpu_out" ]]; then
-	printf '\n==> Relying party CPU per operation (profile labels, -benchtime %s)\n\n' "$CPU_BENCHTIME"
-	awk '
-		/^Benchmark(Login|Refresh)\// {
-			n = $1; sub(/^Benchmark/, "", n); sub(/-[0-9]+$/, "", n)
-			split(n, p, "/"); sub(/^alg=/, "", p[2]); sub(/^impl=/, "", p[3])
-			iters[tolower(p[1]) "/rp/" p[3] "/" p[2]] = $2 + 1 # + the warm-up
-		}
-		$1 == "TAG" { ms[$2] = $3 }
-		END {
-			split("login refresh", bs, " "); split("RS256 ES256", as, " ")
-			for (i = 1; i <= 2; i++) for (j = 1; j <= 2; j++) {
-				h = bs[i] "/rp/handwritten/" as[j]; o = bs[i] "/rp/oidcmw/" as[j]
-				if (!(h in iters) || !(o in iters) || !(h in ms) || !(o in ms)) continue
-				ch = ms[h] * 1000 / iters[h]; co = ms[o] * 1000 / iters[o]
-				# 100 Hz sampling: a party with n samples is known to
-				# about 1/sqrt(n); the ratio to the root of the sum.
-				err = (co / ch) * sqrt(10 / ms[h] + 10 / ms[o])
-				printf "  %-7s %s: handwritten %6.1f us (%d samples), oidcmw %6.1f us (%d samples), ratio %.2f +- %.2f\n",
-					bs[i], as[j], ch, ms[h] / 10, co, ms[o] / 10, co / ch, err
-				printf "RPCPU %s %s %.4f %.4f\n", bs[i], as[j], co / ch, err > "/dev/stderr"
-			}
-		}' "$cpu_out" 2>"$cpu_ratios"
-fi
-
 # Derived figures, from the benchstat medians: one CSV row per benchmark and
 # unit, fed to awk as "unit name median".
 printf '\n==> Derived figures and goals (benchstat medians)\n\n'
@@ -151,8 +104,7 @@ $BENCHSTAT -format csv -row .fullname -col .file "$OUT" 2>/dev/null |
 		$1 != "" && $1 != "geomean" && NF >= 2 && unit != "" && $2 != "" {
 			name = $1; sub(/-[0-9]+$/, "", name); print unit, name, $2
 		}' |
-	awk -v ratios="$cpu_ratios" '
-		BEGIN { while ((getline line < ratios) > 0) { split(line, f, " "); if (f[1] == "RPCPU") { cpu[f[2], f[3]] = f[4]; cpuerr[f[2], f[3]] = f[5] } } }
+	awk '
 		{ v[$1, $2] = $3 }
 		function has(u, n) { return ((u, n) in v) }
 		function ns(u, n) { return v[u, n] * 1e9 }
@@ -226,18 +178,18 @@ $BENCHSTAT -format csv -row .fullname -col .file "$OUT" 2>/dev/null |
 					goal("Login (" algs[i] ") wall share <= 0.7x (Login - OPOnly)",
 						sprintf("%.1f / %.1f us = %.2fx", lo[i] / 1e3, lh[i] / 1e3, lo[i] / lh[i]),
 						lo[i] <= 0.7 * lh[i])
-			for (i = 1; i <= nalg; i++)
-				if (("login", algs[i]) in cpu)
-					goal("Login (" algs[i] ") relying party CPU <= 0.7x handwritten",
-						sprintf("%.2fx +- %.2f (profile labels)", cpu["login", algs[i]], cpuerr["login", algs[i]]), cpu["login", algs[i]] <= 0.7)
+			for (i = 1; i <= nalg; i++) {
+				h = "LoginCPU/alg=" algs[i] "/impl=handwritten"; o = "LoginCPU/alg=" algs[i] "/impl=oidcmw"
+				u = "rp-cpu-sec/op" # benchstat's name for rp-cpu-ns/op
+				if (has(u, h) && has(u, o))
+					goal("Login (" algs[i] ") relying party process CPU <= 0.7x",
+						sprintf("%.1f / %.1f us = %.2fx", v[u, o] * 1e6, v[u, h] * 1e6, v[u, o] / v[u, h]),
+						v[u, o] <= 0.7 * v[u, h])
+			}
 			for (i = 1; i <= nalg; i++)
 				if (i in rt)
 					goal("Refresh (" algs[i] ") <= 1x handwritten TokenSource refresh",
 						sprintf("%.2fx", rt[i]), rt[i] <= 1)
-			for (i = 1; i <= nalg; i++)
-				if (("refresh", algs[i]) in cpu)
-					goal("Refresh (" algs[i] ") relying party CPU <= 1x handwritten",
-						sprintf("%.2fx +- %.2f (profile labels)", cpu["refresh", algs[i]], cpuerr["refresh", algs[i]]), cpu["refresh", algs[i]] <= 1)
 			c = "Login/alg=RS256/impl=oidcmw"
 			if (has("B/cookie", c))
 				goal("Session cookie <= 64 bytes (name=value)",

@@ -281,9 +281,7 @@ var algs = []string{"RS256", "ES256"}
 // BenchmarkLogin measures one whole login over loopback HTTP as a new user
 // (fresh cookie jar): guarded page (302), provider (302), callback (303),
 // guarded page (200). Both impls share one provider per algorithm;
-// discovery and the JWKS are fetched before the timer starts. Goroutines
-// carry CPU profile labels by party (see labels_test.go), so that a
-// profile of the run gives the relying party's own CPU time.
+// discovery and the JWKS are fetched before the timer starts.
 //
 // It also reports the session cookie of the warm-up login: B/cookie is its
 // name=value pair, which the browser sends with every request, and
@@ -293,21 +291,16 @@ var algs = []string{"RS256", "ES256"}
 func BenchmarkLogin(b *testing.B) {
 	for _, alg := range algs {
 		b.Run("alg="+alg, func(b *testing.B) {
-			var op *oidctest.Server
-			asPart("login/op/"+alg, func() { op = oidctest.NewServer(oidctest.Config{Alg: alg}) })
+			op := oidctest.NewServer(oidctest.Config{Alg: alg})
 			b.Cleanup(op.Close)
 			apps := []struct {
 				impl   string
 				url    string
 				cookie string // the session cookie's name
 			}{
-				{"handwritten", "", "session"},
-				{"oidcmw", "", "oidcmw"},
+				{"handwritten", newHandwritten(b, op.URL).srv.URL, "session"},
+				{"oidcmw", newOIDCMWApp(b, op.URL, oidcmw.Options{}).srv.URL, "oidcmw"},
 			}
-			asPart("login/rp/handwritten/"+alg, func() { apps[0].url = newHandwritten(b, op.URL).srv.URL })
-			asPart("login/rp/oidcmw/"+alg, func() { apps[1].url = newOIDCMWApp(b, op.URL, oidcmw.Options{}).srv.URL })
-			// This goroutine and the impl ones it starts are the browser.
-			defer labelGoroutine(b.Context(), "login/browser")()
 			tr := newTransport(b)
 			for _, app := range apps {
 				b.Run("impl="+app.impl, func(b *testing.B) {

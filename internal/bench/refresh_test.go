@@ -20,8 +20,7 @@ import (
 const refreshMargin = time.Minute
 
 // BenchmarkRefresh measures one access token refresh against one oidctest
-// provider over loopback HTTP, per signing algorithm, with CPU profile
-// labels by party as in BenchmarkLogin. The provider and
+// provider over loopback HTTP, per signing algorithm. The provider and
 // both impls share a fake clock, and the provider issues access tokens
 // that live one second longer than the refresh margin.
 //
@@ -36,19 +35,14 @@ func BenchmarkRefresh(b *testing.B) {
 	for _, alg := range algs {
 		b.Run("alg="+alg, func(b *testing.B) {
 			clk := newFakeClock()
-			var op *oidctest.Server
-			asPart("refresh/op/"+alg, func() {
-				op = oidctest.NewServer(oidctest.Config{
-					Alg:                 alg,
-					Now:                 clk.Now,
-					AccessTokenLifetime: refreshMargin + time.Second,
-				})
+			op := oidctest.NewServer(oidctest.Config{
+				Alg:                 alg,
+				Now:                 clk.Now,
+				AccessTokenLifetime: refreshMargin + time.Second,
 			})
 			b.Cleanup(op.Close)
 
 			b.Run("impl=handwritten", func(b *testing.B) {
-				// All of this goroutine's work is the relying party's.
-				defer labelGoroutine(b.Context(), "refresh/rp/handwritten/"+alg)()
 				hc := &http.Client{Transport: newTransport(b)}
 				ctx := context.WithValue(b.Context(), oauth2.HTTPClient, hc)
 				provider, err := oidc.NewProvider(ctx, op.URL)
@@ -90,18 +84,11 @@ func BenchmarkRefresh(b *testing.B) {
 			})
 
 			b.Run("impl=oidcmw", func(b *testing.B) {
-				var app *oidcmwApp
-				asPart("refresh/rp/oidcmw/"+alg, func() {
-					app = newOIDCMWApp(b, op.URL, oidcmw.Options{
-						Now:   clk.Now,
-						Store: oidcmw.NewMemoryStore(clk.Now),
-					})
+				app := newOIDCMWApp(b, op.URL, oidcmw.Options{
+					Now:   clk.Now,
+					Store: oidcmw.NewMemoryStore(clk.Now),
 				})
-				restore := labelGoroutine(b.Context(), "refresh/browser")
 				cookie := signIn(b, app, op.URL)
-				restore()
-				// The guard runs on this goroutine: relying party work.
-				defer labelGoroutine(b.Context(), "refresh/rp/oidcmw/"+alg)()
 				var token string // the access token the handler saw last
 				h := app.m.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					id, _ := oidcmw.FromContext(r.Context())
