@@ -180,7 +180,7 @@ $BENCHSTAT -format csv -row .fullname -col .file "$OUT" 2>/dev/null |
 						lo[i] <= 0.7 * lh[i])
 			for (i = 1; i <= nalg; i++) {
 				h = "LoginCPU/alg=" algs[i] "/impl=handwritten"; o = "LoginCPU/alg=" algs[i] "/impl=oidcmw"
-				u = "rp-cpu-sec/op" # benchstat's name for rp-cpu-ns/op
+				u = "rp-cpu-sec/op" # rp-cpu-ns/op, as benchstat names it
 				if (has(u, h) && has(u, o))
 					goal("Login (" algs[i] ") relying party process CPU <= 0.7x",
 						sprintf("%.1f / %.1f us = %.2fx", v[u, o] * 1e6, v[u, h] * 1e6, v[u, o] / v[u, h]),
