@@ -280,7 +280,7 @@ var algs = []string{"RS256", "ES256"}
 
 // BenchmarkLogin measures one whole login over loopback HTTP as a new user
 // (fresh cookie jar): guarded page (302), provider (302), callback (303),
-// guarded page (200). Both impls share one provider per algorithm;
+// guarded page (200). Each run has a provider and an app of its own;
 // discovery and the JWKS are fetched before the timer starts.
 //
 // It also reports the session cookie of the warm-up login: B/cookie is its
@@ -291,21 +291,26 @@ var algs = []string{"RS256", "ES256"}
 func BenchmarkLogin(b *testing.B) {
 	for _, alg := range algs {
 		b.Run("alg="+alg, func(b *testing.B) {
-			op := oidctest.NewServer(oidctest.Config{Alg: alg})
-			b.Cleanup(op.Close)
 			apps := []struct {
 				impl   string
-				url    string
-				cookie string // the session cookie's name
+				start  func(b *testing.B, issuer string) string // serves the app, returns its URL
+				cookie string                                   // the session cookie's name
 			}{
-				{"handwritten", newHandwritten(b, op.URL).srv.URL, "session"},
-				{"oidcmw", newOIDCMWApp(b, op.URL, oidcmw.Options{}).srv.URL, "oidcmw"},
+				{"handwritten", func(b *testing.B, issuer string) string { return newHandwritten(b, issuer).srv.URL }, "session"},
+				{"oidcmw", func(b *testing.B, issuer string) string {
+					return newOIDCMWApp(b, issuer, oidcmw.Options{}).srv.URL
+				}, "oidcmw"},
 			}
-			tr := newTransport(b)
 			for _, app := range apps {
 				b.Run("impl="+app.impl, func(b *testing.B) {
+					// A fresh provider, app and connection pool for each
+					// run: the provider keeps what it has seen, and a
+					// shared one would make later runs slower.
+					op := newProvider(b, alg)
+					url := app.start(b, op.URL)
+					tr := newTransport(b)
 					rec := &setCookieRecorder{next: tr}
-					login(b, newBrowser(b, rec), app.url, op.URL) // warm up
+					login(b, newBrowser(b, rec), url, op.URL) // warm up
 					line := rec.last(app.cookie)
 					if line == "" {
 						b.Fatalf("the login set no %s cookie", app.cookie)
@@ -313,7 +318,7 @@ func BenchmarkLogin(b *testing.B) {
 					pair, _, _ := strings.Cut(line, ";")
 					b.ReportAllocs()
 					for b.Loop() {
-						login(b, newBrowser(b, tr), app.url, op.URL)
+						login(b, newBrowser(b, tr), url, op.URL)
 					}
 					b.ReportMetric(float64(len(pair)), "B/cookie")
 					b.ReportMetric(float64(len(line)), "B/set-cookie")
@@ -321,6 +326,13 @@ func BenchmarkLogin(b *testing.B) {
 			}
 		})
 	}
+}
+
+// newProvider serves an oidctest provider signing with alg until b ends.
+func newProvider(b *testing.B, alg string) *oidctest.Server {
+	op := oidctest.NewServer(oidctest.Config{Alg: alg})
+	b.Cleanup(op.Close)
+	return op
 }
 
 // setCookieRecorder is a transport that keeps the Set-Cookie headers of

@@ -19,9 +19,9 @@ import (
 // refreshMargin is oidcmw's default Options.RefreshMargin.
 const refreshMargin = time.Minute
 
-// BenchmarkRefresh measures one access token refresh against one oidctest
-// provider over loopback HTTP, per signing algorithm. The provider and
-// both impls share a fake clock, and the provider issues access tokens
+// BenchmarkRefresh measures one access token refresh against an oidctest
+// provider over loopback HTTP, per signing algorithm. Each run has its own
+// provider, on a fake clock it shares with the impl, issuing access tokens
 // that live one second longer than the refresh margin.
 //
 //   - impl=oidcmw: one authenticated request through the guard, in process,
@@ -34,15 +34,8 @@ const refreshMargin = time.Minute
 func BenchmarkRefresh(b *testing.B) {
 	for _, alg := range algs {
 		b.Run("alg="+alg, func(b *testing.B) {
-			clk := newFakeClock()
-			op := oidctest.NewServer(oidctest.Config{
-				Alg:                 alg,
-				Now:                 clk.Now,
-				AccessTokenLifetime: refreshMargin + time.Second,
-			})
-			b.Cleanup(op.Close)
-
 			b.Run("impl=handwritten", func(b *testing.B) {
+				clk, op := newRefreshProvider(b, alg)
 				hc := &http.Client{Transport: newTransport(b)}
 				ctx := context.WithValue(b.Context(), oauth2.HTTPClient, hc)
 				provider, err := oidc.NewProvider(ctx, op.URL)
@@ -84,6 +77,7 @@ func BenchmarkRefresh(b *testing.B) {
 			})
 
 			b.Run("impl=oidcmw", func(b *testing.B) {
+				clk, op := newRefreshProvider(b, alg)
 				app := newOIDCMWApp(b, op.URL, oidcmw.Options{
 					Now:   clk.Now,
 					Store: oidcmw.NewMemoryStore(clk.Now),
@@ -114,6 +108,20 @@ func BenchmarkRefresh(b *testing.B) {
 			})
 		})
 	}
+}
+
+// newRefreshProvider serves a provider for BenchmarkRefresh, fresh for each
+// run (see BenchmarkLogin), on a fake clock it returns, issuing access
+// tokens that live one second longer than the refresh margin.
+func newRefreshProvider(b *testing.B, alg string) (*fakeClock, *oidctest.Server) {
+	clk := newFakeClock()
+	op := oidctest.NewServer(oidctest.Config{
+		Alg:                 alg,
+		Now:                 clk.Now,
+		AccessTokenLifetime: refreshMargin + time.Second,
+	})
+	b.Cleanup(op.Close)
+	return clk, op
 }
 
 // BenchmarkOPRefreshOnly measures the provider's share of a refresh: the

@@ -15,7 +15,6 @@ import (
 	"testing"
 
 	"github.com/oidcmw/oidcmw"
-	"github.com/oidcmw/oidcmw/oidctest"
 )
 
 // BenchmarkLoginCPU is BenchmarkLogin with the relying party in a process
@@ -30,10 +29,9 @@ import (
 func BenchmarkLoginCPU(b *testing.B) {
 	for _, alg := range algs {
 		b.Run("alg="+alg, func(b *testing.B) {
-			op := oidctest.NewServer(oidctest.Config{Alg: alg})
-			b.Cleanup(op.Close)
 			for _, impl := range []string{"handwritten", "oidcmw"} {
 				b.Run("impl="+impl, func(b *testing.B) {
+					op := newProvider(b, alg) // fresh for each run, as in BenchmarkLogin
 					rp := startRP(b, impl, op.URL)
 					tr := newTransport(b)
 					login(b, newBrowser(b, tr), rp.url, op.URL) // warm up
@@ -108,14 +106,15 @@ func (p *rpProcess) cpu(b *testing.B) int64 {
 	return ns
 }
 
-// TestHelperRP is not a test: it is the relying party process of
-// BenchmarkLoginCPU, and skips unless OIDCMW_BENCH_RP names the app to
-// serve ("handwritten" or "oidcmw") against OIDCMW_BENCH_ISSUER. It prints
+// TestHelperRP is not a test but the relying party process of
+// BenchmarkLoginCPU (the os/exec TestHelperProcess pattern): it does
+// nothing unless OIDCMW_BENCH_RP names the app to serve ("handwritten" or
+// "oidcmw") against OIDCMW_BENCH_ISSUER. It prints
 // "RP <app URL> <CPU URL>" and serves until its stdin closes.
 func TestHelperRP(t *testing.T) {
 	impl, issuer := os.Getenv("OIDCMW_BENCH_RP"), os.Getenv("OIDCMW_BENCH_ISSUER")
 	if impl == "" {
-		t.Skip("the relying party process of BenchmarkLoginCPU")
+		return
 	}
 	var url string
 	switch impl {
