@@ -15,11 +15,14 @@
 //     process (no network), against net/http alone and scs; with the
 //     sealed records and, given OIDCMW_TEST_REDIS_URL, the Redis store.
 //   - BenchmarkGuardSessions: the same with 10k, 100k and 1M sessions in
-//     the MemoryStore (1M skipped with -short), and the heap bytes each
-//     session costs, with and without its raw tokens.
+//     the MemoryStore, each indexed as real sessions are (1M skipped with
+//     -short), and the heap bytes each session costs, with and without its
+//     raw tokens.
 //   - BenchmarkLogin: a whole login over loopback HTTP against oidctest,
 //     oidcmw against the hand-written flow, per signing algorithm, and the
 //     size of the session cookie it sets.
+//   - BenchmarkLoginCPU: the same login with the relying party in a process
+//     of its own (TestHelperRP), and that process's CPU time per login.
 //   - BenchmarkOPOnly: the provider's share of a login (authorize and
 //     token requests from a bare client), to subtract from BenchmarkLogin.
 //   - BenchmarkRefresh: one access token refresh, through the guard
