@@ -52,8 +52,8 @@
 //     id_token present;
 //  8. the ID token: signature with the provider's JWKS, algorithms from
 //     discovery and never "none" or HMAC; iss; aud contains the client id;
-//     azp required with several audiences and equal to the client id; exp
-//     and iat within [Options.ClockSkew]; sub present; nonce equal;
+//     azp required with several audiences and equal to the client id; exp,
+//     iat and nbf within [Options.ClockSkew]; sub present; nonce equal;
 //     auth_time when max_age was requested;
 //  9. a new session under a new id; then the redirect to where the login
 //     started.
