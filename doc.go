@@ -101,6 +101,8 @@
 //
 // [MemoryStore] (the default) serves one process. adapters/redisstore
 // shares sessions between instances with an atomic one-time take;
-// adapters/scsstore adapts any scs backend. [Options.SecretKeys] seals the
+// adapters/rueidisstore does the same and answers session reads from Redis
+// server-assisted client-side caching (a store with such a cache
+// implements [FreshGetter]); adapters/scsstore adapts any scs backend. [Options.SecretKeys] seals the
 // stored records so that a store dump holds no usable token.
 package oidcmw

@@ -47,7 +47,7 @@ func (m *Middleware) loadSession(r *http.Request) (*liveSession, error) {
 	}
 	ks := new(keyedSession)
 	ks.key = ks.setKey(token)
-	found, err := m.readSession(r.Context(), &ks.liveSession)
+	found, err := m.readSession(r.Context(), &ks.liveSession, false)
 	if err != nil || !found {
 		return nil, err
 	}
@@ -66,9 +66,14 @@ func (ks *keyedSession) setKey(token string) string {
 	return unsafe.String(&ks.buf[0], len(ks.buf))
 }
 
-// readSession (re)reads s.rec from the store.
-func (m *Middleware) readSession(ctx context.Context, s *liveSession) (bool, error) {
-	b, found, err := m.opts.Store.Get(ctx, s.key)
+// readSession (re)reads s.rec from the store; fresh reads past a store's
+// cache (FreshGetter).
+func (m *Middleware) readSession(ctx context.Context, s *liveSession, fresh bool) (bool, error) {
+	get := m.opts.Store.Get
+	if fresh {
+		get = m.getFresh
+	}
+	b, found, err := get(ctx, s.key)
 	if err != nil {
 		return false, storeError(err)
 	}
@@ -82,6 +87,14 @@ func (m *Middleware) readSession(ctx context.Context, s *liveSession) (bool, err
 	s.rec.id.SessionExpiry = m.sessionEnd(&s.rec)
 	s.id = &s.rec.id
 	return true, nil
+}
+
+// getFresh reads key past the store's cache, if it has one.
+func (m *Middleware) getFresh(ctx context.Context, key string) ([]byte, bool, error) {
+	if f, ok := m.opts.Store.(FreshGetter); ok {
+		return f.GetFresh(ctx, key)
+	}
+	return m.opts.Store.Get(ctx, key)
 }
 
 // sessionEnd is when rec ends unless used again.
@@ -239,7 +252,7 @@ func (m *Middleware) updateLeased(ctx context.Context, s *liveSession) (*liveSes
 		}
 	}()
 	cur := &liveSession{key: s.key}
-	found, err := m.readSession(ctx, cur)
+	found, err := m.readSession(ctx, cur, true)
 	switch {
 	case err != nil:
 		return m.keepServing(s, err)
@@ -284,7 +297,7 @@ func (m *Middleware) waitForLease(ctx context.Context, s *liveSession, lease str
 		case <-t.C:
 		}
 		cur := &liveSession{key: s.key}
-		found, err := m.readSession(ctx, cur)
+		found, err := m.readSession(ctx, cur, true)
 		switch {
 		case err != nil:
 			return m.keepServing(s, err)
@@ -293,7 +306,7 @@ func (m *Middleware) waitForLease(ctx context.Context, s *liveSession, lease str
 		case cur.rec.id.AccessToken != s.rec.id.AccessToken:
 			return cur, nil // the winner's result
 		}
-		if _, held, err := m.opts.Store.Get(ctx, lease); err == nil && !held {
+		if _, held, err := m.getFresh(ctx, lease); err == nil && !held {
 			// The other instance gave up without a new token.
 			return m.keepServing(cur, &unavailable{what: "session refresh", err: errors.New("refresh by another instance failed")})
 		}

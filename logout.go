@@ -36,7 +36,7 @@ func (m *Middleware) handleLogout(w http.ResponseWriter, r *http.Request) {
 	var idToken, refreshToken string
 	if c, err := r.Cookie(m.sessionName); err == nil && validToken(c.Value) {
 		key := sessionKey(c.Value)
-		if b, found, err := m.opts.Store.Get(ctx, key); err == nil && found {
+		if b, found, err := m.getFresh(ctx, key); err == nil && found {
 			var rec sessionRecord
 			if m.decode(b, key, &rec) == nil {
 				idToken, refreshToken = rec.id.IDToken, rec.id.RefreshToken

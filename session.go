@@ -42,3 +42,14 @@ type Store interface {
 	// no set.
 	Members(ctx context.Context, key string) ([]string, error)
 }
+
+// FreshGetter is an optional interface of a [Store] whose Get answers from
+// a cache that learns of changes made by other instances a little later
+// (as adapters/rueidisstore does). GetFresh reads past the cache. The
+// middleware uses it for the reads that decide a write: the session reread
+// under the refresh lease (a stale session would redeem a rotated refresh
+// token twice), the lease check while another instance holds the lease,
+// and the session read at logout.
+type FreshGetter interface {
+	GetFresh(ctx context.Context, key string) (value []byte, found bool, err error)
+}

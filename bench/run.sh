@@ -16,7 +16,8 @@
 #              golang.org/x/perf/cmd/benchstat@latest; nothing is added to
 #              go.mod)
 #   OIDCMW_TEST_REDIS_URL
-#              a Redis to benchmark the guard with adapters/redisstore
+#              a Redis to benchmark the guard with adapters/redisstore and
+#              adapters/rueidisstore
 #              (e.g. unix:///tmp/redis.sock); without it that case is skipped
 set -euo pipefail
 
@@ -34,7 +35,7 @@ if [[ "${SKIP_1M:-}" == 1 ]]; then
 	args+=(-short)
 fi
 if [[ -z "${OIDCMW_TEST_REDIS_URL:-}" ]]; then
-	echo "OIDCMW_TEST_REDIS_URL is not set: Guard/impl=oidcmw-redis is skipped" >&2
+	echo "OIDCMW_TEST_REDIS_URL is not set: Guard/impl=oidcmw-redis and oidcmw-rueidis are skipped" >&2
 fi
 
 mkdir -p "$(dirname "$OUT")"
@@ -56,7 +57,7 @@ table() {
 }
 
 table 'Guard: one authenticated request, in process (base: scs)' \
-	-filter '.name:Guard' -col '/impl@(scs nethttp oidcmw oidcmw-sealed oidcmw-redis)'
+	-filter '.name:Guard' -col '/impl@(scs nethttp oidcmw oidcmw-sealed oidcmw-redis oidcmw-rueidis)'
 table 'GuardSessions: oidcmw guard with a full MemoryStore (base: 10k)' \
 	-filter '.name:GuardSessions' -col /sessions
 table 'Login: one whole login over loopback HTTP (base: handwritten)' \
@@ -115,7 +116,7 @@ $BENCHSTAT -format csv -row .fullname -col .file "$OUT" 2>/dev/null |
 			s = "sec/op"; a = "allocs/op"
 			print "Guard overhead above the bare handler (impl - nethttp):"
 			base = "Guard/impl=nethttp"
-			n = split("scs oidcmw oidcmw-sealed oidcmw-redis", impls, " ")
+			n = split("scs oidcmw oidcmw-sealed oidcmw-redis oidcmw-rueidis", impls, " ")
 			for (i = 1; i <= n; i++) {
 				k = "Guard/impl=" impls[i]
 				if (!has(s, k) || !has(s, base)) continue
