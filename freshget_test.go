@@ -2,6 +2,8 @@ package oidcmw_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"sync"
@@ -13,15 +15,20 @@ import (
 )
 
 // laggingStore models a store with a client-side cache (such as
-// adapters/rueidisstore) at the moment another instance has just rewritten
-// a session: once lag is called, Get answers for each session key the value
-// it held when Get first read it afterwards, as a cache does until the
-// invalidation arrives. GetFresh reads past it.
+// adapters/rueidisstore) at the moment another instance has just changed a
+// key: once lag is called, Get answers for each key starting with prefix
+// the value it held when Get first read it afterwards, as a cache does
+// until the invalidation arrives. GetFresh reads past it.
 type laggingStore struct {
 	*oidcmw.MemoryStore
+	prefix string
 	mu     sync.Mutex
 	on     bool
 	frozen map[string][]byte
+}
+
+func newLaggingStore(now func() time.Time, prefix string) *laggingStore {
+	return &laggingStore{MemoryStore: oidcmw.NewMemoryStore(now), prefix: prefix, frozen: map[string][]byte{}}
 }
 
 func (s *laggingStore) lag() {
@@ -37,7 +44,7 @@ func (s *laggingStore) Get(ctx context.Context, key string) ([]byte, bool, error
 		return v, true, nil
 	}
 	v, found, err := s.MemoryStore.Get(ctx, key)
-	if s.on && found && strings.HasPrefix(key, "oidcmw:s:") {
+	if s.on && found && strings.HasPrefix(key, s.prefix) {
 		s.frozen[key] = v
 	}
 	return v, found, err
@@ -58,7 +65,7 @@ func TestRefreshReadsPastACache(t *testing.T) {
 	h := newHarness(t, setup{
 		op: oidctest.Config{RotateRefreshTokens: true},
 		opts: func(o *oidcmw.Options) {
-			store = &laggingStore{MemoryStore: oidcmw.NewMemoryStore(o.Now), frozen: map[string][]byte{}}
+			store = newLaggingStore(o.Now, "oidcmw:s:")
 			o.Store = store
 			o.RevokeOnLogout = true
 		},
@@ -89,5 +96,45 @@ func TestRefreshReadsPastACache(t *testing.T) {
 	}
 	if len(revoked) != 1 || revoked[0] != second.RefreshToken {
 		t.Errorf("logout revoked %d tokens, the current one: %v", len(revoked), len(revoked) == 1 && revoked[0] == second.RefreshToken)
+	}
+}
+
+// TestLeaseReleasedWithoutRefresh: while another instance holds the
+// refresh lease, a request waits for it; when that instance lets the lease
+// go without a new token, the request notices at once (the lease is read
+// past the store's cache) and is served with the session as it is, since
+// its access token is still valid, instead of waiting out the lease's 15 s.
+func TestLeaseReleasedWithoutRefresh(t *testing.T) {
+	var store *laggingStore
+	h := newHarness(t, setup{opts: func(o *oidcmw.Options) {
+		store = newLaggingStore(o.Now, "oidcmw:lease:")
+		o.Store = store
+	}})
+	h.login(h.browser, "/")
+	var token string
+	for _, c := range h.browser.Jar.Cookies(mustParse(t, h.app.URL)) {
+		if c.Name == "oidcmw" {
+			token = c.Value
+		}
+	}
+	sum := sha256.Sum256([]byte(token))
+	lease := "oidcmw:lease:oidcmw:s:" + base64.RawURLEncoding.EncodeToString(sum[:])
+	ctx := context.Background()
+	h.clock.Advance(time.Hour - 30*time.Second) // inside the refresh margin
+	if added, err := store.Add(ctx, lease, []byte{1}, time.Minute); !added || err != nil {
+		t.Fatalf("taking the lease as another instance: %v %v", added, err)
+	}
+	store.lag()
+	time.AfterFunc(100*time.Millisecond, func() { store.Delete(ctx, lease) })
+	start := time.Now()
+	resp, _ := do(t, h.browser, http.MethodGet, h.app.URL+"/api", jsonAccept, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("request while another instance held the lease: %d (%v)", resp.StatusCode, h.lastErr())
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("the request noticed the released lease after %v", d)
+	}
+	if n := refreshGrants(h.op); n != 0 {
+		t.Fatalf("%d refresh grants, want none (the other instance had the lease)", n)
 	}
 }
