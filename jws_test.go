@@ -15,11 +15,14 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 )
 
-// joseSign signs payload with go-jose, the reference the verifier is held
-// to.
+// joseSign signs {"sub":"x"} with go-jose, the reference the verifier is
+// held to; kid may be empty.
 func joseSign(t *testing.T, alg jose.SignatureAlgorithm, key crypto.Signer, kid string, extra map[jose.HeaderKey]any) string {
 	t.Helper()
-	opts := (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid)
+	opts := (&jose.SignerOptions{}).WithType("JWT")
+	if kid != "" {
+		opts = opts.WithHeader("kid", kid)
+	}
 	for k, v := range extra {
 		opts = opts.WithHeader(k, v)
 	}

@@ -13,23 +13,7 @@ import (
 
 func signRS256(t *testing.T, key *rsa.PrivateKey, kid string) string {
 	t.Helper()
-	opts := (&jose.SignerOptions{}).WithType("JWT")
-	if kid != "" {
-		opts = opts.WithHeader("kid", kid)
-	}
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, err := s.Sign([]byte(`{"sub":"x"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := obj.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
+	return joseSign(t, jose.RS256, key, kid, nil)
 }
 
 func TestKeySetSelection(t *testing.T) {

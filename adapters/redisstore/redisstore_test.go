@@ -2,30 +2,23 @@ package redisstore_test
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/oidcmw/oidcmw"
 	"github.com/oidcmw/oidcmw/adapters/redisstore"
+	"github.com/oidcmw/oidcmw/internal/redistest"
 	"github.com/oidcmw/oidcmw/internal/storetest"
 )
 
 var _ oidcmw.Store = (*redisstore.Store)(nil)
 
-// client connects to the Redis named by OIDCMW_TEST_REDIS_URL
-// (redis://127.0.0.1:6379/0 or unix:///path/redis.sock). Without it the
-// test is skipped locally and fails in CI, where .ci/run starts Redis.
+// client connects to the Redis named by OIDCMW_TEST_REDIS_URL (see
+// redistest.URL).
 func client(t *testing.T) *redis.Client {
 	t.Helper()
-	u := os.Getenv("OIDCMW_TEST_REDIS_URL")
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("OIDCMW_TEST_REDIS_URL is not set; .ci/run starts redis-server and sets it")
-		}
-		t.Skip("set OIDCMW_TEST_REDIS_URL to run against a real Redis")
-	}
+	u := redistest.URL(t)
 	opts, err := redis.ParseURL(u)
 	if err != nil {
 		t.Fatal(err)

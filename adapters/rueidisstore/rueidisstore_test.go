@@ -3,7 +3,6 @@ package rueidisstore_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/oidcmw/oidcmw"
 	"github.com/oidcmw/oidcmw/adapters/rueidisstore"
+	"github.com/oidcmw/oidcmw/internal/redistest"
 	"github.com/oidcmw/oidcmw/internal/storetest"
 )
 
@@ -19,19 +19,12 @@ var (
 	_ oidcmw.FreshGetter = (*rueidisstore.Store)(nil)
 )
 
-// client connects to the Redis named by OIDCMW_TEST_REDIS_URL
-// (redis://127.0.0.1:6379/0 or unix:///path/redis.sock), with client-side
-// caching on and rueidis's default of several connections. Without it the
-// test is skipped locally and fails in CI, where .ci/run starts Redis.
+// client connects to the Redis named by OIDCMW_TEST_REDIS_URL (see
+// redistest.URL), with client-side caching on and rueidis's default of
+// several connections.
 func client(t testing.TB) rueidis.Client {
 	t.Helper()
-	u := os.Getenv("OIDCMW_TEST_REDIS_URL")
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("OIDCMW_TEST_REDIS_URL is not set; .ci/run starts redis-server and sets it")
-		}
-		t.Skip("set OIDCMW_TEST_REDIS_URL to run against a real Redis")
-	}
+	u := redistest.URL(t)
 	opt, err := rueidis.ParseURL(u)
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -26,6 +25,7 @@ import (
 	"github.com/oidcmw/oidcmw"
 	"github.com/oidcmw/oidcmw/adapters/redisstore"
 	"github.com/oidcmw/oidcmw/adapters/rueidisstore"
+	"github.com/oidcmw/oidcmw/internal/redistest"
 	"github.com/oidcmw/oidcmw/oidctest"
 )
 
@@ -91,22 +91,9 @@ func BenchmarkGuard(b *testing.B) {
 	}
 }
 
-// redisURL is OIDCMW_TEST_REDIS_URL; without it the benchmark is skipped
-// (failed in CI, where .ci/run starts Redis).
-func redisURL(b *testing.B) string {
-	u := os.Getenv("OIDCMW_TEST_REDIS_URL")
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			b.Fatal("OIDCMW_TEST_REDIS_URL is not set; .ci/run starts redis-server and sets it")
-		}
-		b.Skip("set OIDCMW_TEST_REDIS_URL to benchmark the Redis stores")
-	}
-	return u
-}
-
 // redisStore is adapters/redisstore on OIDCMW_TEST_REDIS_URL.
 func redisStore(b *testing.B) oidcmw.Store {
-	o, err := redis.ParseURL(redisURL(b))
+	o, err := redis.ParseURL(redistest.URL(b))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -118,7 +105,7 @@ func redisStore(b *testing.B) oidcmw.Store {
 // rueidisStore is adapters/rueidisstore, with client-side caching, on
 // OIDCMW_TEST_REDIS_URL.
 func rueidisStore(b *testing.B) oidcmw.Store {
-	o, err := rueidis.ParseURL(redisURL(b))
+	o, err := rueidis.ParseURL(redistest.URL(b))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -79,3 +79,19 @@ func (s *Server) Stop() {
 		s.cmd = nil
 	}
 }
+
+// URL is OIDCMW_TEST_REDIS_URL, the Redis the adapters' tests and
+// benchmarks use (redis://127.0.0.1:6379/0 or unix:///path/redis.sock).
+// Without it the test is skipped, or fails when CI=true (.ci/run starts
+// Redis and sets it).
+func URL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("OIDCMW_TEST_REDIS_URL")
+	if u == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("OIDCMW_TEST_REDIS_URL is not set; .ci/run starts redis-server and sets it")
+		}
+		t.Skip("set OIDCMW_TEST_REDIS_URL to run against a real Redis")
+	}
+	return u
+}
