@@ -245,7 +245,10 @@ func (s *MemoryStore) sweep(now time.Time) {
 	}
 }
 
-func expiry(now time.Time, ttl time.Duration) int64 { return now.Add(ttl).UnixNano() }
+// maxTTL keeps expiry times within what UnixNano represents (until 2262).
+const maxTTL = 100 * 365 * 24 * time.Hour
+
+func expiry(now time.Time, ttl time.Duration) int64 { return now.Add(min(ttl, maxTTL)).UnixNano() }
 
 // members calls f with each member of set until f reports true, and
 // reports whether it did.

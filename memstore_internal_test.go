@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 )
@@ -190,5 +191,24 @@ func TestMemoryStoreBigSet(t *testing.T) {
 	}
 	if got, _ := s.Members(ctx, "set2"); got != nil || s.Len() != 0 {
 		t.Fatalf("after Delete: members %v, Len %d", got, s.Len())
+	}
+}
+
+// TestMemoryStoreLongTTL: a TTL beyond the year 2262 keeps the entry
+// rather than overflowing into the past.
+func TestMemoryStoreLongTTL(t *testing.T) {
+	ctx := context.Background()
+	s := NewMemoryStore(nil)
+	if err := s.Put(ctx, "k", []byte("v"), time.Duration(math.MaxInt64)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddMember(ctx, "set", "m", time.Duration(math.MaxInt64)); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, _ := s.Get(ctx, "k"); !found {
+		t.Error("a value put with the longest TTL is gone")
+	}
+	if m, _ := s.Members(ctx, "set"); len(m) != 1 {
+		t.Error("a set kept with the longest TTL is gone")
 	}
 }
