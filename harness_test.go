@@ -16,28 +16,12 @@ import (
 	"time"
 
 	"github.com/oidcmw/oidcmw"
+	"github.com/oidcmw/oidcmw/internal/storetest"
 	"github.com/oidcmw/oidcmw/oidctest"
 )
 
-// clock is a settable clock shared by the middleware and the test OP.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Unix(1_800_000_000, 0)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// newClock is the settable clock shared by the middleware and the test OP.
+func newClock() *storetest.Clock { return storetest.NewClock(time.Unix(1_800_000_000, 0)) }
 
 // harness is an app behind the middleware, a test OP, and a browser-like
 // client (cookie jar, redirects not followed).
@@ -47,7 +31,7 @@ type harness struct {
 	app     *httptest.Server
 	m       *oidcmw.Middleware
 	store   *oidcmw.MemoryStore
-	clock   *clock
+	clock   *storetest.Clock
 	browser *http.Client
 	calls   atomic.Int32 // how often the protected handler ran
 	opts    oidcmw.Options

@@ -92,7 +92,7 @@ func (m *Middleware) verifyIDToken(ctx context.Context, p *provider, raw string,
 	}
 	var authTime time.Time
 	if tok.AuthTime != nil {
-		authTime = time.Unix(int64(*tok.AuthTime), 0)
+		authTime = tok.AuthTime.time()
 	}
 	if c.MaxAge > 0 {
 		if tok.AuthTime == nil {

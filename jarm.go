@@ -42,20 +42,19 @@ func (m *Middleware) openJARM(ctx context.Context, p *provider, params url.Value
 		}
 		return nil, bad("%v", err)
 	}
+	var std jwtClaims
 	var claims map[string]any
+	if err := json.Unmarshal(t.payload, &std); err != nil {
+		return nil, bad("%v", err)
+	}
 	if err := json.Unmarshal(t.payload, &claims); err != nil {
 		return nil, bad("%v", err)
 	}
-	iss, _ := claims["iss"].(string)
-	if !m.issuerParamOK(p, iss) {
-		return nil, fmt.Errorf("%w: JARM response from %q", ErrIssuerMismatch, iss)
+	if !m.issuerParamOK(p, std.Issuer) {
+		return nil, fmt.Errorf("%w: JARM response from %q", ErrIssuerMismatch, std.Issuer)
 	}
-	if !audienceHas(claims["aud"], m.opts.ClientID) {
-		return nil, bad("aud is not the client")
-	}
-	exp, ok := claims["exp"].(float64)
-	if !ok || m.opts.Now().Add(-m.opts.ClockSkew).Unix() > int64(exp) {
-		return nil, bad("expired or no exp")
+	if err := m.checkAudienceExpiry(&std); err != nil {
+		return nil, bad("%v", err)
 	}
 	out := url.Values{}
 	for k, v := range claims {
@@ -64,16 +63,6 @@ func (m *Middleware) openJARM(ctx context.Context, p *provider, params url.Value
 		}
 	}
 	return out, nil
-}
-
-func audienceHas(aud any, client string) bool {
-	switch a := aud.(type) {
-	case string:
-		return a == client
-	case []any:
-		return slices.Contains(a, any(client))
-	}
-	return false
 }
 
 // idTokenKeyAlgs and idTokenEncs are the JWE algorithms accepted for

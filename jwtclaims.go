@@ -3,6 +3,7 @@ package oidcmw
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -55,14 +56,20 @@ func (d *numericDate) time() time.Time {
 	return time.Unix(int64(sec), int64(frac*1e9))
 }
 
-// checkIssuerAudienceExpiry applies the checks every token of the provider
-// shares: iss is the provider's (unless a tenant template compares it
-// later), aud names the client, exp is present and not past, nbf (when
-// present) not ahead, each with the clock skew.
+// checkIssuerAudienceExpiry applies the checks ID and logout tokens share:
+// iss is the provider's (unless a tenant template compares it later), and
+// checkAudienceExpiry.
 func (m *Middleware) checkIssuerAudienceExpiry(p *provider, c *jwtClaims) error {
 	if m.opts.TenantIssuer == "" && c.Issuer != p.issuer && !googleIssuer(p.issuer, c.Issuer) {
-		return errors.New("iss " + quote(c.Issuer) + " is not the provider's")
+		return fmt.Errorf("iss %.64q is not the provider's", c.Issuer)
 	}
+	return m.checkAudienceExpiry(c)
+}
+
+// checkAudienceExpiry applies the checks every JWT from the provider
+// shares: aud names the client, exp is present and not past, nbf (when
+// present) not ahead, each with the clock skew.
+func (m *Middleware) checkAudienceExpiry(c *jwtClaims) error {
 	if !slices.Contains(c.Audience, m.opts.ClientID) {
 		return errors.New("aud does not name the client")
 	}

@@ -69,11 +69,14 @@ func (ks *keyedSession) setKey(token string) string {
 // readSession (re)reads s.rec from the store; fresh reads past a store's
 // cache (FreshGetter).
 func (m *Middleware) readSession(ctx context.Context, s *liveSession, fresh bool) (bool, error) {
-	get := m.opts.Store.Get
+	var b []byte
+	var found bool
+	var err error
 	if fresh {
-		get = m.getFresh
+		b, found, err = m.getFresh(ctx, s.key)
+	} else {
+		b, found, err = m.opts.Store.Get(ctx, s.key)
 	}
-	b, found, err := get(ctx, s.key)
 	if err != nil {
 		return false, storeError(err)
 	}

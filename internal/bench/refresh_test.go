@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/oidcmw/oidcmw"
+	"github.com/oidcmw/oidcmw/internal/storetest"
 	"github.com/oidcmw/oidcmw/oidctest"
 )
 
@@ -113,8 +113,8 @@ func BenchmarkRefresh(b *testing.B) {
 // newRefreshProvider serves a provider for BenchmarkRefresh, fresh for each
 // run (see BenchmarkLogin), on a fake clock it returns, issuing access
 // tokens that live one second longer than the refresh margin.
-func newRefreshProvider(b *testing.B, alg string) (*fakeClock, *oidctest.Server) {
-	clk := newFakeClock()
+func newRefreshProvider(b *testing.B, alg string) (*storetest.Clock, *oidctest.Server) {
+	clk := storetest.NewClock(time.Now())
 	op := oidctest.NewServer(oidctest.Config{
 		Alg:                 alg,
 		Now:                 clk.Now,
@@ -150,15 +150,3 @@ func BenchmarkOPRefreshOnly(b *testing.B) {
 		})
 	}
 }
-
-// fakeClock is a clock that moves only when told, safe for concurrent use.
-type fakeClock struct{ ns atomic.Int64 }
-
-func newFakeClock() *fakeClock {
-	c := &fakeClock{}
-	c.ns.Store(time.Now().UnixNano())
-	return c
-}
-
-func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
-func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }

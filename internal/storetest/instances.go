@@ -27,13 +27,16 @@ import (
 // (zero for a store without a cache).
 func RunInstances(t *testing.T, newStore func(*testing.T) oidcmw.Store, settle time.Duration) {
 	t.Helper()
-	for name, fn := range map[string]func(*testing.T, func(*testing.T) oidcmw.Store, time.Duration){
-		"TwoInstances":      twoInstances,
-		"ConcurrentLogins":  concurrentLogins,
-		"RefreshOnce":       refreshOnce,
-		"BackchannelLogout": backchannelLogout,
+	for _, tt := range []struct {
+		name string
+		fn   func(*testing.T, func(*testing.T) oidcmw.Store, time.Duration)
+	}{
+		{"TwoInstances", twoInstances},
+		{"ConcurrentLogins", concurrentLogins},
+		{"RefreshOnce", refreshOnce},
+		{"BackchannelLogout", backchannelLogout},
 	} {
-		t.Run(name, func(t *testing.T) { fn(t, newStore, settle) })
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore, settle) })
 	}
 }
 
@@ -42,30 +45,12 @@ func RunInstances(t *testing.T, newStore func(*testing.T) oidcmw.Store, settle t
 type cluster struct {
 	op    *oidctest.Server
 	lb    *httptest.Server
-	clock *clock
-}
-
-// clock is the settable time of the provider and both instances.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+	clock *Clock // of the provider and both instances
 }
 
 func newCluster(t *testing.T, newStore func(*testing.T) oidcmw.Store, cfg oidctest.Config) *cluster {
 	t.Helper()
-	clk := &clock{t: time.Now()}
+	clk := NewClock(time.Now())
 	cfg.Now = clk.Now
 	op := oidctest.NewServer(cfg)
 	t.Cleanup(op.Close)
