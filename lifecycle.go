@@ -170,7 +170,7 @@ func hashKey(parts ...string) string {
 // cannot be served.
 func (m *Middleware) maintain(ctx context.Context, s *liveSession) (*liveSession, error) {
 	now := m.opts.Now()
-	if !now.Before(m.sessionEnd(&s.rec)) {
+	if !now.Before(s.rec.id.SessionExpiry) { // set by readSession
 		m.endSession(ctx, s.key)
 		return nil, errSessionEnded
 	}
