@@ -52,6 +52,8 @@ func (ps *Providers) Guard(next http.Handler) http.Handler {
 			return
 		}
 		if m := ps.owner(s); m != nil {
+			// The session ends by its owner's timeouts, not the first's.
+			s.rec.id.SessionExpiry = m.sessionEnd(&s.rec)
 			s, err = m.maintain(r.Context(), s)
 			switch {
 			case err == nil:
