@@ -97,3 +97,52 @@ func TestMultipleProviders(t *testing.T) {
 		t.Fatalf("refresh: %d, B %d, A %d", resp.StatusCode, refreshGrants(opB), refreshGrants(opA))
 	}
 }
+
+// TestProvidersOwnTimeouts: behind Providers.Guard a session ends by the
+// timeouts of the provider it belongs to, not the first one's, and its
+// Identity.SessionExpiry says so.
+func TestProvidersOwnTimeouts(t *testing.T) {
+	clk := newClock()
+	opA := oidctest.NewServer(oidctest.Config{Now: clk.Now})
+	defer opA.Close()
+	opB := oidctest.NewServer(oidctest.Config{Now: clk.Now})
+	defer opB.Close()
+	mux := http.NewServeMux()
+	app := httptest.NewServer(mux)
+	defer app.Close()
+	store := oidcmw.NewMemoryStore(clk.Now)
+	newM := func(name string, op *oidctest.Server, idle time.Duration) *oidcmw.Middleware {
+		m, err := oidcmw.New(oidcmw.Options{
+			Issuer: op.URL, ClientID: oidctest.DefaultClientID, ClientSecret: oidctest.DefaultClientSecret,
+			RedirectURL: app.URL + "/auth/" + name + "/callback", Store: store, Now: clk.Now,
+			IdleTimeout: idle, Logger: slog.New(slog.DiscardHandler),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux.HandleFunc("/auth/"+name+"/login", m.Login)
+		mux.HandleFunc("/auth/"+name+"/callback", m.Callback)
+		return m
+	}
+	ps, err := oidcmw.NewProviders("/choose", newM("a", opA, 10*time.Minute), newM("b", opB, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var expiry time.Time
+	mux.Handle("/", ps.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _ := oidcmw.FromContext(r.Context())
+		expiry = id.SessionExpiry
+	})))
+	h := &harness{t: t, app: app}
+	browser := h.newBrowser()
+	resp, _ := do(t, browser, http.MethodGet, app.URL+"/auth/b/login?return_to=/", htmlAccept, nil)
+	resp, _ = do(t, browser, http.MethodGet, resp.Header.Get("Location"), htmlAccept, nil)
+	do(t, browser, http.MethodGet, resp.Header.Get("Location"), htmlAccept, nil)
+	clk.Advance(20 * time.Minute) // past A's idle timeout, far from B's 24 h
+	if resp, _ := do(t, browser, http.MethodGet, app.URL+"/", jsonAccept, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("B's session after 20 idle minutes: %d", resp.StatusCode)
+	}
+	if want := clk.Now().Add(24 * time.Hour); !expiry.Equal(want) { // touched just now
+		t.Errorf("SessionExpiry %v, want B's idle timeout %v", expiry, want)
+	}
+}
