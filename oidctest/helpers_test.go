@@ -172,19 +172,7 @@ func post(t *testing.T, s *Server, path string, form url.Values, auth func(*http
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if auth != nil {
-		auth(req)
-	}
-	resp, err := noRedirect(s).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, b
+	return send(t, s, req, auth)
 }
 
 func postJSON(t *testing.T, s *Server, path string, form url.Values, auth func(*http.Request)) (int, http.Header, map[string]any) {
@@ -204,6 +192,13 @@ func get(t *testing.T, s *Server, path string, auth func(*http.Request)) (*http.
 	if err != nil {
 		t.Fatal(err)
 	}
+	return send(t, s, req, auth)
+}
+
+// send sends req, after auth when set, without following redirects, and
+// returns the response with its body read.
+func send(t *testing.T, s *Server, req *http.Request, auth func(*http.Request)) (*http.Response, []byte) {
+	t.Helper()
 	if auth != nil {
 		auth(req)
 	}
