@@ -17,21 +17,24 @@
 //	if err != nil {
 //		log.Fatal(err)
 //	}
-//	r := chi.NewRouter() // or http.NewServeMux(), gorilla/mux, ...
-//	r.Get("/auth/login", m.Login)
-//	r.Get("/auth/callback", m.Callback) // r.Post too with ResponseMode "form_post"
-//	r.Post("/auth/logout", m.Logout)
-//	r.Post("/auth/backchannel-logout", m.BackchannelLogout)
-//	r.With(m.Optional).Get("/", home)   // public page that knows who is signed in
-//	r.Group(func(r chi.Router) {
-//		r.Use(m.Guard)
-//		r.Get("/me", func(w http.ResponseWriter, r *http.Request) {
-//			id, _ := oidcmw.FromContext(r.Context())
-//			var c struct{ Email string `json:"email"` }
-//			_ = id.Claims(&c)
-//			fmt.Fprintf(w, "hello %s (%s)", id.Subject, c.Email)
-//		})
-//	})
+//	mux := http.NewServeMux()
+//	mux.HandleFunc("GET /auth/login", m.Login)       // /auth/login?return_to=/somewhere
+//	mux.HandleFunc("GET /auth/callback", m.Callback) // POST too with ResponseMode "form_post"
+//	mux.HandleFunc("POST /auth/logout", m.Logout)
+//	mux.HandleFunc("POST /auth/backchannel-logout", m.BackchannelLogout)
+//	mux.Handle("GET /{$}", m.Optional(http.HandlerFunc(home))) // public, knows who is signed in
+//	mux.Handle("GET /me", m.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+//		id, _ := oidcmw.FromContext(r.Context())
+//		var c struct{ Email string `json:"email"` }
+//		_ = id.Claims(&c)
+//		fmt.Fprintf(w, "hello %s (%s)", id.Subject, c.Email)
+//	})))
+//	log.Fatal(http.ListenAndServe("127.0.0.1:8080", mux))
+//
+// Guard wraps the routes it protects, not the whole mux: the callback
+// must stay reachable without a session. chi and gorilla/mux take the same
+// method values (r.Use(m.Guard), r.Get("/auth/callback", m.Callback)); the
+// example module shows both.
 //
 // # What is checked, in order
 //
@@ -75,7 +78,7 @@
 // Implicit and hybrid flows; HMAC-signed ID tokens; a login UI or user
 // database; hooks to skip checks for off-spec providers; forwarded-header
 // trust (the redirect URL is configuration, never derived from a request).
-
+//
 // # Sessions
 //
 // A session ends at [Options.IdleTimeout] or [Options.AbsoluteTimeout]. The

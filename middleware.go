@@ -17,9 +17,9 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// Middleware puts OpenID Connect login in front of HTTP handlers: [Guard]
-// protects routes, [Login] starts a login, [Callback] completes it,
-// [Logout] ends it. Build it
+// Middleware puts OpenID Connect login in front of HTTP handlers: [Middleware.Guard]
+// protects routes, [Middleware.Login] starts a login, [Middleware.Callback] completes it,
+// [Middleware.Logout] ends it. Build it
 // with [New]; it is immutable and safe for concurrent use.
 type Middleware struct {
 	opts         Options
