@@ -9,12 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 
-	"github.com/alexedwards/scs/v2/memstore"
-	"github.com/go-chi/chi/v5"
-	"github.com/gorilla/mux"
-
 	"github.com/oidcmw/oidcmw"
-	"github.com/oidcmw/oidcmw/adapters/scsstore"
 	"github.com/oidcmw/oidcmw/oidctest"
 )
 
@@ -112,96 +107,4 @@ func ExampleFromContext() {
 	handler.ServeHTTP(rec, req.WithContext(oidcmw.NewContext(context.Background(), id)))
 	fmt.Println(rec.Body.String())
 	// Output: alice <alice@example.com>
-}
-
-func Example_chi() {
-	op := oidctest.NewServer(oidctest.Config{})
-	defer op.Close()
-	r := chi.NewRouter()
-	app := httptest.NewServer(r)
-	defer app.Close()
-
-	m, err := oidcmw.New(oidcmw.Options{
-		Issuer:       op.URL,
-		ClientID:     oidctest.DefaultClientID,
-		ClientSecret: oidctest.DefaultClientSecret,
-		RedirectURL:  app.URL + "/auth/callback",
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	r.Get("/auth/login", m.Login)
-	r.Get("/auth/callback", m.Callback)
-	r.Get("/", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "public") })
-	r.Group(func(r chi.Router) {
-		r.Use(m.Guard)
-		r.Get("/me", func(w http.ResponseWriter, r *http.Request) {
-			id, _ := oidcmw.FromContext(r.Context())
-			fmt.Fprintf(w, "me: %s", id.Subject)
-		})
-	})
-
-	jar := newJar()
-	fmt.Println(browse(jar, app.URL+"/"))
-	fmt.Println(browse(jar, app.URL+"/auth/login?return_to=/me"))
-	// Output:
-	// public
-	// me: alice
-}
-
-// Sessions and pending logins can live in any scs backend (memstore here;
-// redisstore, postgresstore, ... in production).
-func Example_scs() {
-	op := oidctest.NewServer(oidctest.Config{})
-	defer op.Close()
-	mux := http.NewServeMux()
-	app := httptest.NewServer(mux)
-	defer app.Close()
-
-	m, err := oidcmw.New(oidcmw.Options{
-		Issuer:       op.URL,
-		ClientID:     oidctest.DefaultClientID,
-		ClientSecret: oidctest.DefaultClientSecret,
-		RedirectURL:  app.URL + "/auth/callback",
-		Store:        scsstore.New(memstore.New()),
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	mux.HandleFunc("GET /auth/callback", m.Callback)
-	mux.Handle("/", m.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, _ := oidcmw.FromContext(r.Context())
-		fmt.Fprintf(w, "hello %s", id.Subject)
-	})))
-
-	fmt.Println(browse(newJar(), app.URL+"/"))
-	// Output: hello alice
-}
-
-func Example_gorillaMux() {
-	op := oidctest.NewServer(oidctest.Config{})
-	defer op.Close()
-	r := mux.NewRouter()
-	app := httptest.NewServer(r)
-	defer app.Close()
-
-	m, err := oidcmw.New(oidcmw.Options{
-		Issuer:       op.URL,
-		ClientID:     oidctest.DefaultClientID,
-		ClientSecret: oidctest.DefaultClientSecret,
-		RedirectURL:  app.URL + "/auth/callback",
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	r.HandleFunc("/auth/callback", m.Callback).Methods(http.MethodGet)
-	api := r.PathPrefix("/app").Subrouter()
-	api.Use(m.Guard)
-	api.HandleFunc("/me", func(w http.ResponseWriter, r *http.Request) {
-		id, _ := oidcmw.FromContext(r.Context())
-		fmt.Fprintf(w, "gorilla: %s", id.Subject)
-	})
-
-	fmt.Println(browse(newJar(), app.URL+"/app/me"))
-	// Output: gorilla: alice
 }

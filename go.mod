@@ -3,22 +3,6 @@ module github.com/oidcmw/oidcmw
 go 1.25.0
 
 require (
-	github.com/alexedwards/scs/v2 v2.9.0
-	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/go-jose/go-jose/v4 v4.1.9
 	golang.org/x/oauth2 v0.36.0
-)
-
-require (
-	github.com/go-chi/chi/v5 v5.5.0
-	github.com/gorilla/mux v1.8.1
-	github.com/redis/go-redis/v9 v9.22.0
-	github.com/redis/rueidis v1.0.79
-	go.uber.org/goleak v1.3.0
-)
-
-require (
-	github.com/cespare/xxhash/v2 v2.3.0 // indirect
-	go.uber.org/atomic v1.11.0 // indirect
-	golang.org/x/sys v0.47.0 // indirect
 )

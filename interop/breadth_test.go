@@ -550,10 +550,12 @@ func exampleBinary(t *testing.T) string {
 			return
 		}
 		exampleBuild.bin = filepath.Join(exampleBuild.dir, "example")
-		cmd := exec.Command(goTool, "build", "-o", exampleBuild.bin, "./example")
-		cmd.Dir = ".."
+		// The example is a module of its own (with a replace of the
+		// library), so it builds in its directory with or without go.work.
+		cmd := exec.Command(goTool, "build", "-o", exampleBuild.bin, ".")
+		cmd.Dir = "../example"
 		if out, err := cmd.CombinedOutput(); err != nil {
-			exampleBuild.err = fmt.Errorf("go build ./example: %v\n%s", err, out)
+			exampleBuild.err = fmt.Errorf("go build in ../example: %v\n%s", err, out)
 		}
 	})
 	if exampleBuild.err != nil {

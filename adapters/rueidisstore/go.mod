@@ -1,0 +1,16 @@
+module github.com/oidcmw/oidcmw/adapters/rueidisstore
+
+go 1.25.0
+
+require (
+	github.com/oidcmw/oidcmw v0.0.0
+	github.com/redis/rueidis v1.0.79
+)
+
+require (
+	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
+	golang.org/x/oauth2 v0.36.0 // indirect
+	golang.org/x/sys v0.47.0 // indirect
+)
+
+replace github.com/oidcmw/oidcmw => ../..
