@@ -2,12 +2,13 @@ package oidcmw
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 const (
@@ -104,18 +105,18 @@ func (m *Middleware) verifyLogoutToken(ctx context.Context, p *provider, raw str
 	if len(raw) > m.opts.Limits.MaxTokenBytes {
 		return "", "", "", bad("too large")
 	}
-	t, err := p.verifyJWS(ctx, raw, p.idAlgs)
+	h, payload, err := p.verifyJWT(ctx, p.idVerifier, p.idAlgs, raw, logoutToken)
 	if err != nil {
 		if errors.Is(err, ErrProviderUnavailable) {
 			return "", "", "", err
 		}
 		return "", "", "", bad("%v", err)
 	}
-	if t.typ != "" && strings.TrimPrefix(strings.ToLower(t.typ), "application/") != "logout+jwt" {
-		return "", "", "", bad("typ %q", t.typ)
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != "" && strings.TrimPrefix(strings.ToLower(typ), "application/") != "logout+jwt" {
+		return "", "", "", bad("typ %.64q", typ)
 	}
 	var lt jwtClaims
-	if err := json.Unmarshal(t.payload, &lt); err != nil {
+	if err := decodeClaims(payload, &lt); err != nil {
 		return "", "", "", bad("claims: %v", err)
 	}
 	if err := m.checkIssuerAudienceExpiry(p, &lt); err != nil {

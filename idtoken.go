@@ -3,7 +3,6 @@ package oidcmw
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -20,11 +19,12 @@ type idClaims struct {
 	raw                       []byte
 }
 
-// verifyIDToken applies OpenID Connect Core §3.1.3.7 to raw, decoding it
-// once: the signature (verifyJWS: alg allow-list from discovery, never
-// none or HMAC), iss, aud containing the client id, exp and nbf with the
-// clock skew (checkIssuerAudienceExpiry), then azp, iat, sub, nonce,
-// auth_time and acr.
+// verifyIDToken applies OpenID Connect Core §3.1.3.7 to raw: go-oidc
+// checks the signature (verifyJWT: alg allow-list from discovery, never
+// none or HMAC), iss and aud; then, on the strictly decoded claims
+// (decodeClaims), iss, aud containing the client id, exp and nbf with the
+// clock skew (checkIssuerAudienceExpiry), azp, iat, sub, nonce, auth_time
+// and acr.
 //
 // On refresh (OIDC Core §12.2) the nonce is not checked: the token comes
 // straight from the token endpoint, and providers differ (some repeat the
@@ -44,7 +44,7 @@ func (m *Middleware) verifyIDToken(ctx context.Context, p *provider, raw string,
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidIDToken}, a...)...)
 	}
-	t, err := p.verifyJWS(ctx, raw, p.idAlgs)
+	_, payload, err := p.verifyJWT(ctx, p.idVerifier, p.idAlgs, raw, idToken)
 	if err != nil {
 		if errors.Is(err, ErrProviderUnavailable) {
 			return nil, err
@@ -52,7 +52,7 @@ func (m *Middleware) verifyIDToken(ctx context.Context, p *provider, raw string,
 		return nil, bad("%v", err)
 	}
 	var tok jwtClaims
-	if err := json.Unmarshal(t.payload, &tok); err != nil {
+	if err := decodeClaims(payload, &tok); err != nil {
 		return nil, bad("claims: %v", err)
 	}
 	if err := m.checkIssuerAudienceExpiry(p, &tok); err != nil {
@@ -106,7 +106,7 @@ func (m *Middleware) verifyIDToken(ctx context.Context, p *provider, raw string,
 		return nil, fmt.Errorf("%w: acr %q not among %q", ErrInsufficientAuthentication, tok.ACR, c.ACRValues)
 	}
 	return &idClaims{token: received, subject: tok.Subject, issuer: tok.Issuer, sid: tok.SID, acr: tok.ACR,
-		authTime: authTime, raw: t.payload}, nil
+		authTime: authTime, raw: payload}, nil
 }
 
 func secondsDuration(s int64) time.Duration { return time.Duration(s) * time.Second }

@@ -2,7 +2,6 @@ package oidcmw
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -10,6 +9,7 @@ import (
 	"strings"
 
 	jose "github.com/go-jose/go-jose/v4"
+	josejson "github.com/go-jose/go-jose/v4/json"
 )
 
 // JARM (JWT Secured Authorization Response Mode for OAuth 2.0): the
@@ -35,7 +35,7 @@ func (m *Middleware) openJARM(ctx context.Context, p *provider, params url.Value
 	if len(raw) > m.opts.Limits.MaxTokenBytes {
 		return nil, bad("too large")
 	}
-	t, err := p.verifyJWS(ctx, raw, p.jarmAlgs)
+	_, payload, err := p.verifyJWT(ctx, p.jarmVerifier, p.jarmAlgs, raw, idToken)
 	if err != nil {
 		if errors.Is(err, ErrProviderUnavailable) {
 			return nil, err
@@ -44,10 +44,10 @@ func (m *Middleware) openJARM(ctx context.Context, p *provider, params url.Value
 	}
 	var std jwtClaims
 	var claims map[string]any
-	if err := json.Unmarshal(t.payload, &std); err != nil {
+	if err := decodeClaims(payload, &std); err != nil {
 		return nil, bad("%v", err)
 	}
-	if err := json.Unmarshal(t.payload, &claims); err != nil {
+	if err := josejson.Unmarshal(payload, &claims); err != nil {
 		return nil, bad("%v", err)
 	}
 	if !m.issuerParamOK(p, std.Issuer) {

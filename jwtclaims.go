@@ -1,13 +1,78 @@
 package oidcmw
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
+
+	josejson "github.com/go-jose/go-jose/v4/json"
 )
+
+// decodeClaims decodes the payload of a verified JWT into v strictly: the
+// payload is one JSON object whose member names differ even under Unicode
+// case folding, and v's fields match names exactly (go-jose's json
+// package). encoding/json, which go-oidc uses, matches names
+// case-insensitively and lets the last duplicate win, so that
+// {"aud":"other","Aud":"us"} would pass an audience check.
+func decodeClaims(payload []byte, v any) error {
+	if err := uniqueNames(payload); err != nil {
+		return err
+	}
+	return josejson.Unmarshal(payload, v)
+}
+
+// uniqueNames checks that payload is a JSON object whose member names are
+// unique under case folding.
+func uniqueNames(payload []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return errors.New("claims are not a JSON object")
+	}
+	seen := make(map[string]bool, 16)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		name, _ := tok.(string)
+		folded := foldName(name)
+		if seen[folded] {
+			return fmt.Errorf("claim %.64q appears twice (names compared under case folding)", name)
+		}
+		seen[folded] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the claims object")
+	}
+	return nil
+}
+
+// foldName maps every rune of s to the smallest rune of its Unicode
+// case-folding orbit, so that two names are equal under strings.EqualFold
+// exactly when their foldName is ("sub", "SUB", "ſub" all fold alike).
+func foldName(s string) string {
+	return strings.Map(func(r rune) rune {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		return least
+	}, s)
+}
 
 // jwtClaims are the registered and OpenID Connect claims the middleware
 // checks in ID tokens and logout tokens, decoded in one pass.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	jose "github.com/go-jose/go-jose/v4"
 )
 
@@ -30,6 +31,8 @@ type provider struct {
 	issParameter  bool // authorization_response_iss_parameter_supported
 	keys          *keySet
 	idAlgs        []jose.SignatureAlgorithm // ID and logout tokens
+	idVerifier    *oidc.IDTokenVerifier     // ID and logout tokens
+	jarmVerifier  *oidc.IDTokenVerifier     // JARM responses
 }
 
 // discoveryDoc is the part of the provider metadata (OpenID Connect
@@ -130,7 +133,7 @@ func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 			return nil, &unavailable{what: "discovery", err: fmt.Errorf("no supported ID token algorithm in %q", doc.IDTokenAlgs)}
 		}
 	}
-	keys := newKeySet(doc.JWKSURL, m.opts.HTTPClient, m.opts.Now, m.opts.Limits)
+	keys := newKeySet(doc.JWKSURL, m.opts.HTTPClient, m.opts.Now, m.opts.Limits, m.opts.Logger)
 	var idAlgs []jose.SignatureAlgorithm
 	for _, a := range algs {
 		idAlgs = append(idAlgs, jose.SignatureAlgorithm(a))
@@ -158,6 +161,10 @@ func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 		issParameter:  doc.IssParameterSupported,
 		keys:          keys,
 		idAlgs:        idAlgs,
+		// Under a tenant template, checkTenantIssuer compares iss; JARM's
+		// iss follows RFC 9207 (issuerParamOK).
+		idVerifier:   newVerifier(doc.Issuer, keys, m.opts.ClientID, idAlgs, m.opts.TenantIssuer == "", m.opts.Now),
+		jarmVerifier: newVerifier(doc.Issuer, keys, m.opts.ClientID, jarmAlgs, false, m.opts.Now),
 	}, nil
 }
 
@@ -191,35 +198,41 @@ func (m *Middleware) Discover(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return p.keys.ensure(ctx, "")
+	return p.keys.ensure(ctx)
 }
 
 // getJSON fetches a JSON document; anything but 200 with a JSON body of at
 // most max bytes is an error.
 func getJSON(ctx context.Context, c *http.Client, u string, max int, v any) error {
+	_, err := getJSONHeader(ctx, c, u, max, v)
+	return err
+}
+
+// getJSONHeader is getJSON that also returns the response's header.
+func getJSONHeader(ctx context.Context, c *http.Client, u string, max int, v any) (http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("%s answered %s", u, resp.Status)
+		return nil, fmt.Errorf("%s answered %s", u, resp.Status)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(max)+1))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(body) > max {
-		return fmt.Errorf("document larger than %d bytes", max)
+		return nil, fmt.Errorf("document larger than %d bytes", max)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("%s: %w", u, err)
+		return nil, fmt.Errorf("%s: %w", u, err)
 	}
-	return nil
+	return resp.Header, nil
 }
