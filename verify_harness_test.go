@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -36,18 +37,28 @@ type jwksOP struct {
 	cacheControl string
 	status       int
 	algs         []string
+	issuer       string // discovery's issuer; default the server's URL
+	idToken      string // the token endpoint's id_token
 }
 
 func newJWKSOP(t testing.TB) *jwksOP {
 	t.Helper()
 	op := &jwksOP{status: http.StatusOK, algs: asymmetricAlgs}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+	// Discovery under any issuer path (a tenant template's, for one).
+	mux.HandleFunc("GET /{path...}", func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/.well-known/openid-configuration") {
+			http.NotFound(w, r)
+			return
+		}
 		op.mu.Lock()
-		algs := op.algs
+		algs, issuer := op.algs, op.issuer
 		op.mu.Unlock()
+		if issuer == "" {
+			issuer = op.URL
+		}
 		writeTestJSON(w, map[string]any{
-			"issuer":                                op.URL,
+			"issuer":                                issuer,
 			"authorization_endpoint":                op.URL + "/authorize",
 			"token_endpoint":                        op.URL + "/token",
 			"jwks_uri":                              op.URL + "/jwks",
@@ -67,6 +78,12 @@ func newJWKSOP(t testing.TB) *jwksOP {
 			return
 		}
 		writeTestJSON(w, map[string]any{"keys": op.keys})
+	})
+	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
+		op.mu.Lock()
+		defer op.mu.Unlock()
+		writeTestJSON(w, map[string]any{"access_token": "at", "token_type": "Bearer", "expires_in": 3600,
+			"id_token": op.idToken})
 	})
 	op.Server = httptest.NewServer(mux)
 	t.Cleanup(op.Close)
@@ -111,6 +128,18 @@ func (op *jwksOP) setStatus(code int) {
 func (op *jwksOP) setCacheControl(v string) {
 	op.mu.Lock()
 	op.cacheControl = v
+	op.mu.Unlock()
+}
+
+func (op *jwksOP) setIssuer(iss string) {
+	op.mu.Lock()
+	op.issuer = iss
+	op.mu.Unlock()
+}
+
+func (op *jwksOP) setIDToken(raw string) {
+	op.mu.Lock()
+	op.idToken = raw
 	op.mu.Unlock()
 }
 
