@@ -53,7 +53,10 @@
 //     exact redirect_uri;
 //  7. the token response: HTTP status, JSON, token_type Bearer (any case),
 //     id_token present;
-//  8. the ID token: signature with the provider's JWKS, algorithms from
+//  8. the ID token, verified by go-oidc's IDTokenVerifier and then by the
+//     checks of this package on claims decoded strictly (names matched
+//     exactly; a name given twice, even in another case, refuses the
+//     token): signature with the provider's JWKS, algorithms from
 //     discovery and never "none" or HMAC; iss; aud contains the client id;
 //     azp required with several audiences and equal to the client id; exp,
 //     iat and nbf within [Options.ClockSkew]; sub present; nonce equal;
@@ -61,8 +64,14 @@
 //  9. a new session under a new id; then the redirect to where the login
 //     started.
 //
-// An unknown kid refetches the JWKS at once (key rotation), shared by
+// A token that no cached key verifies (an unknown kid, or a rotation that
+// kept the kid or has none) refetches the JWKS at once, shared by
 // concurrent requests; further misses refetch at most once per 5 seconds.
+// Keys the JWKS cannot give (unknown kty or curve, RSA over 4096 bits,
+// encryption keys) are skipped. Keys expire with the JWKS's Cache-Control
+// max-age, kept between 5 minutes and 24 hours (1 hour without it), so a
+// key the provider removes stops being trusted; when the refetch at expiry
+// fails, the expired keys keep working for 24 hours more, with a warning.
 // Failed discovery or JWKS fetches are not cached.
 //
 // # Status codes
