@@ -86,7 +86,7 @@ func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil && m.opts.AfterLogin != nil {
 		id := tokens.identity()
-		if hookErr := m.opts.AfterLogin(ctx, &id); hookErr != nil {
+		if hookErr := m.opts.AfterLogin(NewContext(ctx, &id), &id); hookErr != nil {
 			err = fmt.Errorf("%w: %w", ErrLoginRefused, hookErr)
 		}
 	}

@@ -1,13 +1,17 @@
 package oidcmw
 
 import (
+	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -22,18 +26,43 @@ import (
 // provider binds the access token (and a public client's refresh token) to
 // the key. [Identity.Transport] makes the proofs for calls to APIs.
 
-// dpopKey is a session's DPoP key.
+// dpopKey is a session's DPoP key, or the one a caller of
+// AuthorizationCodeGrant passed in Checks.DPoPKey.
 type dpopKey struct {
-	key *ecdsa.PrivateKey
-	jwk jose.JSONWebKey // public
+	key crypto.Signer
+	alg jose.SignatureAlgorithm
 }
 
+// newDPoPKey makes the P-256 key of a login.
 func newDPoPKey() (*dpopKey, error) {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
-	return &dpopKey{key: k, jwk: jose.JSONWebKey{Key: &k.PublicKey}}, nil
+	return &dpopKey{key: k, alg: jose.ES256}, nil
+}
+
+// dpopKeyFrom takes a caller's key: ECDSA on P-256, P-384 or P-521, Ed25519
+// or RSA of at least 2048 bits (PS256), the keys go-jose signs with.
+func dpopKeyFrom(s crypto.Signer) (*dpopKey, error) {
+	switch k := s.(type) {
+	case *ecdsa.PrivateKey:
+		switch k.Curve {
+		case elliptic.P256():
+			return &dpopKey{key: k, alg: jose.ES256}, nil
+		case elliptic.P384():
+			return &dpopKey{key: k, alg: jose.ES384}, nil
+		case elliptic.P521():
+			return &dpopKey{key: k, alg: jose.ES512}, nil
+		}
+	case ed25519.PrivateKey:
+		return &dpopKey{key: k, alg: jose.EdDSA}, nil
+	case *rsa.PrivateKey:
+		if k.N.BitLen() >= 2048 {
+			return &dpopKey{key: k, alg: jose.PS256}, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: unsupported DPoP key %T", ErrInvalidChecks, s)
 }
 
 // parseDPoPKey reads a key that marshal wrote; nil for no key.
@@ -41,18 +70,31 @@ func parseDPoPKey(der []byte) (*dpopKey, error) {
 	if len(der) == 0 {
 		return nil, nil
 	}
-	k, err := x509.ParseECPrivateKey(der)
+	if k, err := x509.ParseECPrivateKey(der); err == nil {
+		return dpopKeyFrom(k)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
 		return nil, err
 	}
-	return &dpopKey{key: k, jwk: jose.JSONWebKey{Key: &k.PublicKey}}, nil
+	s, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("DPoP key %T", k)
+	}
+	return dpopKeyFrom(s)
 }
 
+// marshal writes the key for a session record: SEC 1 for ECDSA (the form
+// of every key a login makes), PKCS #8 otherwise; nil for no key.
 func (k *dpopKey) marshal() []byte {
 	if k == nil {
 		return nil
 	}
-	der, _ := x509.MarshalECPrivateKey(k.key)
+	if ec, ok := k.key.(*ecdsa.PrivateKey); ok {
+		der, _ := x509.MarshalECPrivateKey(ec)
+		return der
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(k.key)
 	return der
 }
 
@@ -71,7 +113,7 @@ func (k *dpopKey) proof(method, target, nonce, accessToken string, now time.Time
 		sum := sha256.Sum256([]byte(accessToken))
 		claims["ath"] = base64.RawURLEncoding.EncodeToString(sum[:])
 	}
-	return signJWT(jose.ES256, k.key, (&jose.SignerOptions{EmbedJWK: true}).WithType("dpop+jwt"), claims)
+	return signJWT(k.alg, k.key, (&jose.SignerOptions{EmbedJWK: true}).WithType("dpop+jwt"), claims)
 }
 
 // dpopNonces remembers the latest DPoP-Nonce each server sent.
@@ -115,10 +157,14 @@ func (id *Identity) Transport(base http.RoundTripper) http.RoundTripper {
 
 // transport is Transport with the middleware's clock for proof times.
 func (id *Identity) transport(base http.RoundTripper, now func() time.Time) http.RoundTripper {
+	dk, _ := parseDPoPKey(id.dpop) // nil when there is none: Bearer
+	return newAuthTransport(id, dk, base, now)
+}
+
+func newAuthTransport(id *Identity, dk *dpopKey, base http.RoundTripper, now func() time.Time) *authTransport {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	dk, _ := parseDPoPKey(id.dpop) // nil when there is none: Bearer
 	return &authTransport{id: id, dk: dk, base: base, now: now}
 }
 

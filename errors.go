@@ -71,6 +71,13 @@ var (
 	// ErrStoreUnavailable: the [Store] returned an error. The middleware
 	// fails closed. Status 503.
 	ErrStoreUnavailable = errors.New("oidcmw: session store unavailable")
+
+	// ErrInvalidChecks: [Middleware.AuthorizationCodeGrant] was called with
+	// [Checks] it cannot use (no State or CodeVerifier, a DPoPKey of a type
+	// it cannot sign with), or no DPoP key could be made for the grant. A
+	// mistake of the calling code, not of the user or the provider: status
+	// 500.
+	ErrInvalidChecks = errors.New("oidcmw: invalid grant checks")
 )
 
 // ProviderError is an OAuth 2.0 error response from the provider: the
@@ -78,6 +85,10 @@ var (
 // after state and iss have been checked) or the token endpoint's error body
 // (RFC 6749 §5.2). Description and URI come from the provider and must not
 // be shown to users verbatim; [DefaultErrorHandler] never does.
+//
+// A token endpoint error that came with a server error status (5xx) also
+// matches [ErrProviderUnavailable] and answers 502: the provider is down,
+// and Code tells, for instance, temporarily_unavailable from server_error.
 type ProviderError struct {
 	Code        string // error, e.g. "access_denied", "invalid_grant"
 	Description string // error_description, may be empty
@@ -85,6 +96,15 @@ type ProviderError struct {
 	// TokenEndpoint is true when the token endpoint returned the error,
 	// false when it came in the authorization response.
 	TokenEndpoint bool
+	// StatusCode is the token endpoint's HTTP status; 0 for an error in
+	// the authorization response.
+	StatusCode int
+}
+
+// Is reports whether the error is a provider outage: a token endpoint error
+// with a 5xx status matches ErrProviderUnavailable.
+func (e *ProviderError) Is(target error) bool {
+	return target == ErrProviderUnavailable && e.StatusCode >= 500
 }
 
 func (e *ProviderError) Error() string {
@@ -98,6 +118,9 @@ func (e *ProviderError) Error() string {
 // agent gets.
 func (e *ProviderError) status() int {
 	if e.TokenEndpoint {
+		if e.StatusCode >= 500 {
+			return http.StatusBadGateway
+		}
 		switch e.Code {
 		case "invalid_grant", "invalid_request":
 			// The code was used, expired or belongs to someone else.
@@ -156,13 +179,12 @@ func StatusCode(err error) int {
 	switch {
 	case err == nil:
 		return http.StatusOK
+	case errors.As(err, &ue) && ue.retry:
+		return http.StatusServiceUnavailable
 	case errors.As(err, &pe):
 		return pe.status()
 	case errors.As(err, &ue):
-		switch {
-		case ue.retry:
-			return http.StatusServiceUnavailable
-		case ue.timeout():
+		if ue.timeout() {
 			return http.StatusGatewayTimeout
 		}
 		return http.StatusBadGateway

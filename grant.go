@@ -2,12 +2,14 @@ package oidcmw
 
 import (
 	"context"
+	"crypto"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -32,15 +34,22 @@ type Checks struct {
 	// IDTokenExpected requires an ID token in the token response. It is
 	// implied by Nonce, MaxAge and ACRValues.
 	IDTokenExpected bool
+	// DPoPKey, when set, binds the tokens to this key (RFC 9449): the
+	// token request carries a proof made with it, and [Tokens.DPoPKey]
+	// and [Tokens.Transport] use it afterwards. ECDSA (P-256, P-384,
+	// P-521), Ed25519 and RSA keys of at least 2048 bits are accepted.
+	// When nil and [Options.DPoP] is set, a fresh P-256 key is made for
+	// the grant. Callback uses the key of the pending login.
+	DPoPKey crypto.Signer
 }
 
 // Tokens is a validated token response.
 type Tokens struct {
 	AccessToken  string
-	TokenType    string    // as the provider spelled it; "Bearer" in any case
+	TokenType    string    // as the provider spelled it; "Bearer" in any case; "DPoP" when bound
 	RefreshToken string    // empty when none was issued
 	IDToken      string    // raw, validated; empty when none was issued
-	Expiry       time.Time // from expires_in; zero when absent
+	Expiry       time.Time // from expires_in (the time of the response for 0); zero when absent
 	Scope        string    // granted scope when the provider returned it
 
 	subject, issuer, sid, acr string
@@ -48,6 +57,7 @@ type Tokens struct {
 	claims, userinfo          []byte
 	now                       func() time.Time
 	dpop                      *dpopKey
+	noLifetime                bool // expires_in was 0
 }
 
 // Claims decodes the validated ID token's claims into v.
@@ -59,12 +69,33 @@ func (t *Tokens) Claims(v any) error {
 }
 
 // ExpiresIn is the access token's remaining lifetime by the middleware's
-// clock: 0 once expired, -1 when the provider gave no expires_in.
+// clock: 0 once expired (and for expires_in 0), -1 only when the provider
+// gave no expires_in.
 func (t *Tokens) ExpiresIn() time.Duration {
 	if t.Expiry.IsZero() {
 		return -1
 	}
 	return max(t.Expiry.Sub(t.now()), 0)
+}
+
+// DPoPKey is the key the tokens are bound to (RFC 9449): [Checks.DPoPKey],
+// or the key made for the grant with [Options.DPoP]; nil without DPoP.
+// Proofs for calls with the access token are made with it;
+// [Tokens.Transport] does that.
+func (t *Tokens) DPoPKey() crypto.Signer {
+	if t.dpop == nil {
+		return nil
+	}
+	return t.dpop.key
+}
+
+// Transport returns an http.RoundTripper that calls APIs with the access
+// token, as [Identity.Transport] does: DPoP-bound with a fresh proof per
+// request when the provider bound it, Bearer otherwise. base may be nil
+// (http.DefaultTransport).
+func (t *Tokens) Transport(base http.RoundTripper) http.RoundTripper {
+	id := t.identity()
+	return newAuthTransport(&id, t.dpop, base, t.now)
 }
 
 func (t *Tokens) setIDToken(c *idClaims) {
@@ -73,10 +104,14 @@ func (t *Tokens) setIDToken(c *idClaims) {
 }
 
 func (t *Tokens) identity() Identity {
+	exp := t.Expiry
+	if t.noLifetime {
+		exp = time.Time{} // timed like an absent lifetime: no refresh on every request
+	}
 	return Identity{
 		Subject: t.subject, Issuer: t.issuer, IDToken: t.IDToken,
 		AccessToken: t.AccessToken, RefreshToken: t.RefreshToken,
-		TokenType: t.TokenType, Scope: t.Scope, Expiry: t.Expiry,
+		TokenType: t.TokenType, Scope: t.Scope, Expiry: exp,
 		AuthTime: t.authTime, ACR: t.acr, RawClaims: t.claims, UserInfo: t.userinfo,
 		dpop: t.dpop.marshal(),
 	}
@@ -96,11 +131,17 @@ func (t *Tokens) identity() Identity {
 // [*ProviderError].
 func (m *Middleware) AuthorizationCodeGrant(ctx context.Context, r *http.Request, checks Checks, tokenParams url.Values) (*Tokens, error) {
 	var dk *dpopKey
-	if m.opts.DPoP {
-		var err error
+	var err error
+	switch {
+	case checks.DPoPKey != nil:
+		dk, err = dpopKeyFrom(checks.DPoPKey)
+	case m.opts.DPoP:
 		if dk, err = newDPoPKey(); err != nil {
-			return nil, err
+			err = fmt.Errorf("%w: making a DPoP key: %w", ErrInvalidChecks, err)
 		}
+	}
+	if err != nil {
+		return nil, err
 	}
 	return m.grant(ctx, r, checks, tokenParams, dk)
 }
@@ -121,6 +162,9 @@ func (m *Middleware) authorizationResponse(ctx context.Context, r *http.Request)
 	if err != nil {
 		return nil, nil, err
 	}
+	if !m.jarm() && params.Has("response") {
+		return nil, nil, fmt.Errorf("%w: a JARM response parameter, and JARM is not in use", ErrInvalidCallback)
+	}
 	p, err := m.provider(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -131,13 +175,20 @@ func (m *Middleware) authorizationResponse(ctx context.Context, r *http.Request)
 			return nil, nil, err
 		}
 	}
+	// The code flow returns a code, never tokens (an injected implicit or
+	// hybrid response).
+	for _, name := range []string{"id_token", "access_token"} {
+		if params.Has(name) {
+			return nil, nil, fmt.Errorf("%w: %s in an authorization code response", ErrInvalidCallback, name)
+		}
+	}
 	return params, p, nil
 }
 
 // grantWith checks the response parameters and redeems the code.
 func (m *Middleware) grantWith(ctx context.Context, p *provider, params url.Values, checks Checks, tokenParams url.Values, dk *dpopKey) (*Tokens, error) {
 	if checks.State == "" || checks.CodeVerifier == "" {
-		return nil, errors.New("oidcmw: checks need the expected state and the PKCE code verifier")
+		return nil, fmt.Errorf("%w: the expected state and the PKCE code verifier are required", ErrInvalidChecks)
 	}
 	if subtle.ConstantTimeCompare([]byte(params.Get("state")), []byte(checks.State)) != 1 {
 		return nil, ErrStateMismatch
@@ -164,9 +215,14 @@ func (m *Middleware) grantWith(ctx context.Context, p *provider, params url.Valu
 		"redirect_uri":  {m.opts.RedirectURL},
 		"code_verifier": {checks.CodeVerifier},
 	}
+	// The protocol's own parameters are set over the caller's, as
+	// openid-client does: a reserved name in tokenParams is dropped
+	// (Options.TokenParams refuses them in New).
 	for _, set := range []url.Values{m.opts.TokenParams, tokenParams} {
 		for k, vs := range set {
-			form[k] = append(form[k], vs...)
+			if !slices.Contains(reservedTokenParams, k) {
+				form[k] = append(form[k], vs...)
+			}
 		}
 	}
 	tr, err := m.tokenRequest(ctx, p, form, dk)
@@ -184,9 +240,8 @@ func (m *Middleware) grantWith(ctx context.Context, p *provider, params url.Valu
 		now:          m.opts.Now,
 		dpop:         dk,
 	}
-	if tr.ExpiresIn > 0 {
-		t.Expiry = m.opts.Now().Add(time.Duration(tr.ExpiresIn) * time.Second)
-	}
+	t.Expiry = tr.ExpiresIn.expiry(m.opts.Now())
+	t.noLifetime = tr.ExpiresIn.set && tr.ExpiresIn.seconds == 0
 	if tr.IDToken == "" {
 		if checks.IDTokenExpected || checks.Nonce != "" || checks.MaxAge > 0 || len(checks.ACRValues) > 0 {
 			return nil, fmt.Errorf("%w: id_token missing", ErrInvalidTokenResponse)

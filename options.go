@@ -162,9 +162,11 @@ type Options struct {
 	FetchUserInfo bool
 
 	// AfterLogin, when set, runs after every check of a login has passed and
-	// before the session is created (provisioning, allow-lists). Returning
-	// an error refuses the login with 403 ([ErrLoginRefused] wrapping it);
-	// the identity it gets must not be kept.
+	// before the session is created (provisioning, allow-lists). Its
+	// context carries the new identity too, so that [FromContext] works in
+	// code it calls. Returning an error refuses the login with 403
+	// ([ErrLoginRefused] wrapping it); the identity it gets must not be
+	// kept.
 	AfterLogin func(ctx context.Context, id *Identity) error
 
 	// OmitConsentPrompt stops the middleware from adding prompt=consent

@@ -45,9 +45,9 @@ func (m *Middleware) refresh(ctx context.Context, old *sessionRecord) (*sessionR
 	if tr.RefreshToken != "" {
 		id.RefreshToken = tr.RefreshToken
 	}
-	id.Expiry = time.Time{}
-	if tr.ExpiresIn > 0 {
-		id.Expiry = m.opts.Now().Add(time.Duration(tr.ExpiresIn) * time.Second)
+	id.Expiry = time.Time{} // expires_in absent or 0: no refresh ahead of time
+	if tr.ExpiresIn.seconds > 0 {
+		id.Expiry = tr.ExpiresIn.expiry(m.opts.Now())
 	}
 	if tr.Scope != "" {
 		id.Scope = tr.Scope

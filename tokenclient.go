@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // tokenResponse is a token endpoint answer (RFC 6749 §5.1, OIDC Core
@@ -25,21 +26,37 @@ type tokenResponse struct {
 }
 
 // expiresIn is a number of seconds; some providers send it as a string.
-type expiresIn int64
+// set is false when it is absent (or null or empty).
+type expiresIn struct {
+	seconds int64
+	set     bool
+}
 
 func (e *expiresIn) UnmarshalJSON(b []byte) error {
 	s := strings.Trim(string(b), `"`)
 	if s == "" || s == "null" {
-		*e = 0
+		*e = expiresIn{}
 		return nil
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		return fmt.Errorf("expires_in %s: %w", b, err)
 	}
-	*e = expiresIn(n)
+	*e = expiresIn{seconds: max(n, 0), set: true}
 	return nil
 }
+
+// expiry is when a token of this lifetime expires, counted from now; zero
+// when the provider gave no lifetime.
+func (e expiresIn) expiry(now time.Time) time.Time {
+	if !e.set {
+		return time.Time{}
+	}
+	return now.Add(time.Duration(min(e.seconds, maxExpiresIn)) * time.Second)
+}
+
+// maxExpiresIn keeps an absurd expires_in from overflowing time.Duration.
+const maxExpiresIn = 100 * 365 * 24 * 3600
 
 // oauthError is an OAuth 2.0 error body (RFC 6749 §5.2).
 type oauthError struct {
@@ -50,9 +67,10 @@ type oauthError struct {
 
 // tokenRequest posts a grant to the token endpoint with the client's
 // authentication and, when dk is set, a DPoP proof; it retries once when
-// the provider asks for a DPoP nonce (RFC 9449 §8). A transport failure or
-// a 5xx is an outage, an OAuth error body a [ProviderError], anything else
-// that is not a token response [ErrInvalidTokenResponse].
+// the provider asks for a DPoP nonce (RFC 9449 §8). An OAuth error body is
+// a [ProviderError] with the status (matching ErrProviderUnavailable when
+// it is a 5xx); a transport failure or another answer that is not 200 is
+// an outage; a 200 that is not a token response [ErrInvalidTokenResponse].
 func (m *Middleware) tokenRequest(ctx context.Context, p *provider, grant url.Values, dk *dpopKey) (*tokenResponse, error) {
 	for attempt := 0; ; attempt++ {
 		body, status, header, err := m.postForm(ctx, p, p.tokenURL, grant, dk)
@@ -73,14 +91,14 @@ func (m *Middleware) tokenRequest(ctx context.Context, p *provider, grant url.Va
 			return &tr, nil
 		}
 		var oe oauthError
-		if status >= 400 && status < 500 && json.Unmarshal(body, &oe) == nil && oe.Error != "" {
-			if oe.Error == "use_dpop_nonce" && dk != nil {
+		if status >= 400 && json.Unmarshal(body, &oe) == nil && oe.Error != "" {
+			if oe.Error == "use_dpop_nonce" && dk != nil && status < 500 {
 				if attempt == 0 && header.Get("DPoP-Nonce") != "" {
 					continue
 				}
 				return nil, &unavailable{what: "token endpoint", err: errors.New("DPoP nonce asked for again after a retry")}
 			}
-			return nil, &ProviderError{Code: oe.Error, Description: oe.Description, URI: oe.URI, TokenEndpoint: true}
+			return nil, &ProviderError{Code: oe.Error, Description: oe.Description, URI: oe.URI, TokenEndpoint: true, StatusCode: status}
 		}
 		return nil, &unavailable{what: "token endpoint", err: fmt.Errorf("status %d", status)}
 	}

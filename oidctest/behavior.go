@@ -60,6 +60,9 @@ const (
 	TokenTypeLowercase  Behavior = "token-type-case-insensitivity" // token_type "bearer"
 	TokenTypeWrong      Behavior = "token-type-mac"                // token_type "MAC"
 	TokenMissingIDToken Behavior = "token-missing-id-token"        // no id_token
+	TokenUnavailable    Behavior = "token-503-oauth-error"         // 503 with error=temporarily_unavailable
+	TokenExpiresInZero  Behavior = "token-expires-in-0"            // expires_in 0
+	TokenNoExpiresIn    Behavior = "token-no-expires-in"           // no expires_in
 )
 
 // Refresh behaviours. They affect grant_type=refresh_token requests only;
@@ -244,6 +247,9 @@ var behaviors = map[Behavior]hooks{
 	TokenTypeLowercase:  {tokenJSON: func(e *env, b map[string]any) { b["token_type"] = "bearer" }},
 	TokenTypeWrong:      {tokenJSON: func(e *env, b map[string]any) { b["token_type"] = "MAC" }},
 	TokenMissingIDToken: {tokenJSON: func(e *env, b map[string]any) { delete(b, "id_token") }},
+	TokenUnavailable:    {path: tokenPath, respond: temporarilyUnavailable},
+	TokenExpiresInZero:  {tokenJSON: func(e *env, b map[string]any) { b["expires_in"] = 0 }},
+	TokenNoExpiresIn:    {tokenJSON: func(e *env, b map[string]any) { delete(b, "expires_in") }},
 
 	RefreshInvalidSub: {grant: refreshGrant, idToken: func(e *env, c map[string]any) {
 		sub, _ := c["sub"].(string)
@@ -311,6 +317,10 @@ func (s *Server) Misbehave(bs ...Behavior) {
 
 func serverError(e *env, w http.ResponseWriter, r *http.Request) {
 	writeHTML(w, http.StatusInternalServerError, "Internal Server Error", "Something went wrong.")
+}
+
+func temporarilyUnavailable(e *env, w http.ResponseWriter, r *http.Request) {
+	oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again later")
 }
 
 func invalidGrant(e *env, w http.ResponseWriter, r *http.Request) {

@@ -348,6 +348,14 @@ var behaviorChecks = map[Behavior]func(*testing.T, *Server){
 	TokenTypeLowercase:  tokenField("token_type", "bearer"),
 	TokenTypeWrong:      tokenField("token_type", "MAC"),
 	TokenMissingIDToken: tokenField("id_token", nil),
+	TokenUnavailable: tokenCheck(func(t *testing.T, resp *http.Response, body []byte) {
+		wantEqual(t, "status", resp.StatusCode, http.StatusServiceUnavailable)
+		if !strings.Contains(string(body), `"temporarily_unavailable"`) {
+			t.Errorf("body %s", body)
+		}
+	}),
+	TokenExpiresInZero: tokenField("expires_in", float64(0)),
+	TokenNoExpiresIn:   tokenField("expires_in", nil),
 
 	RefreshInvalidSub: refreshedClaims(func(t *testing.T, s *Server, c map[string]any) {
 		wantEqual(t, "sub", c["sub"], "alice-other")

@@ -312,6 +312,13 @@
 //     case-insensitive).
 //   - [TokenTypeWrong]: token_type "MAC". Reject.
 //   - [TokenMissingIDToken]: no id_token. Reject.
+//   - [TokenUnavailable]: 503 with the OAuth error body
+//     error=temporarily_unavailable. Fail (502) with the provider's error
+//     code readable.
+//   - [TokenExpiresInZero]: expires_in 0. Accept; the access token has no
+//     lifetime left, and must not be refreshed on every request.
+//   - [TokenNoExpiresIn]: no expires_in (RFC 6749 §5.1: RECOMMENDED, not
+//     required). Accept.
 //
 // Refresh (grant_type=refresh_token only; code redemption is unchanged):
 //
