@@ -120,8 +120,12 @@ func (t *Tokens) identity() Identity {
 // AuthorizationCodeGrant validates the authorization response in r (query
 // for GET, form body for POST), redeems its code with PKCE at the token
 // endpoint, validates the token response and the ID token, and returns the
-// tokens. It mirrors openid-client's authorizationCodeGrant; tokenParams are
-// extra token endpoint parameters (for instance RFC 8707 resource).
+// tokens. It mirrors openid-client's authorizationCodeGrant (the README
+// has a table of the differences); tokenParams are extra token endpoint
+// parameters (for instance RFC 8707 resource), over which the protocol's
+// own (grant_type, code, redirect_uri, code_verifier, client
+// authentication) are set. With [Checks.DPoPKey] or [Options.DPoP] the
+// tokens are DPoP-bound; [Tokens.DPoPKey] and [Tokens.Transport] use them.
 // [Middleware.Callback] uses it; call it yourself for custom flows.
 //
 // The order of checks trusts nothing before it passed: duplicated or

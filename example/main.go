@@ -93,6 +93,12 @@ func newApp(getenv func(string) string, addr string) (h http.Handler, close func
 		PAR:                   getenv("OIDC_PAR") == "true",
 		RequestObject:         getenv("OIDC_REQUEST_OBJECT") == "true",
 		DPoP:                  getenv("OIDC_DPOP") == "true",
+		// A post-login hook: the code it calls reads the new identity
+		// with oidcmw.FromContext, as handlers behind the guard do.
+		AfterLogin: func(ctx context.Context, _ *oidcmw.Identity) error {
+			logSignIn(ctx)
+			return nil
+		},
 	}
 	if f := getenv("OIDC_CLIENT_PRIVATE_KEY_FILE"); f != "" {
 		key, err := readPrivateKey(f)
@@ -212,4 +218,12 @@ func env(getenv func(string) string, key, def string) string {
 		return v
 	}
 	return def
+}
+
+// logSignIn records a sign-in: who, at which provider, with which
+// authentication method. Never a token.
+func logSignIn(ctx context.Context) {
+	if id, ok := oidcmw.FromContext(ctx); ok {
+		log.Printf("signed in: sub %q at %s (acr %q)", id.Subject, id.Issuer, id.ACR)
+	}
 }

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
+	"log"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +98,20 @@ func TestExampleFailsFastOnBadConfiguration(t *testing.T) {
 	env = map[string]string{"OIDC_ISSUER": op.URL, "OIDC_CLIENT_ID": "x", "SESSION_SECRET": "short"}
 	if _, _, err := newApp(func(k string) string { return env[k] }, "127.0.0.1:0"); err == nil {
 		t.Fatal("a short SESSION_SECRET was accepted")
+	}
+}
+
+// TestExampleLogsSignIn: the post-login hook reads the new identity with
+// oidcmw.FromContext and logs who signed in, never a token.
+func TestExampleLogsSignIn(t *testing.T) {
+	var buf bytes.Buffer
+	log.SetOutput(&buf)
+	defer log.SetOutput(os.Stderr)
+	app := start(t, nil)
+	if resp, _ := get(t, browser(), app.URL+"/me", "text/html"); resp.StatusCode != 200 {
+		t.Fatalf("login: %d", resp.StatusCode)
+	}
+	if !strings.Contains(buf.String(), `signed in: sub "alice"`) {
+		t.Fatalf("log: %q", buf.String())
 	}
 }
