@@ -150,7 +150,8 @@ func (m *Middleware) AuthorizationCodeGrant(ctx context.Context, r *http.Request
 	return m.grant(ctx, r, checks, tokenParams, dk)
 }
 
-// grant is AuthorizationCodeGrant with the DPoP key of the pending login.
+// grant reads the authorization response of r and runs the grant with
+// dk, the DPoP key of the grant (nil: Bearer).
 func (m *Middleware) grant(ctx context.Context, r *http.Request, checks Checks, tokenParams url.Values, dk *dpopKey) (*Tokens, error) {
 	params, p, err := m.authorizationResponse(ctx, r)
 	if err != nil {

@@ -7,9 +7,7 @@ import (
 
 // Limits bound what the middleware accepts from browsers and providers,
 // and how often it asks the provider again. The zero value of each field
-// means its default. Responses from the token endpoint are also bounded by
-// golang.org/x/oauth2 (1 MiB); HTTP timeouts are those of
-// Options.HTTPClient.
+// means its default. HTTP timeouts are those of Options.HTTPClient.
 type Limits struct {
 	// MaxRequestBytes caps the query or form body of a callback or
 	// back-channel logout request. Default 64 KiB.
@@ -20,11 +18,12 @@ type Limits struct {
 	// MaxTokenBytes caps an ID token or logout token before any parsing
 	// (CVE-2025-27144 class). Default 64 KiB.
 	MaxTokenBytes int
-	// MaxDocumentBytes caps discovery, JWKS and UserInfo responses.
-	// Default 1 MiB.
+	// MaxDocumentBytes caps discovery, JWKS, token endpoint and UserInfo
+	// responses. Default 1 MiB.
 	MaxDocumentBytes int
 	// KeyRefetchInterval is the least time between JWKS refetches caused by
-	// unknown key ids; the first unknown kid refetches at once. Default 5 s.
+	// tokens no cached key verifies (an unknown kid, a rotated key); the
+	// first refetches at once. Default 5 s.
 	KeyRefetchInterval time.Duration
 }
 

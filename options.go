@@ -23,8 +23,9 @@ type Options struct {
 	// document's "issuer" must equal this value exactly. Required.
 	Issuer string
 
-	// TenantIssuer is the one named quirk for multi-tenant Microsoft Entra
-	// ID apps, whose Issuer is https://login.microsoftonline.com/organizations/v2.0
+	// TenantIssuer is the named quirk for multi-tenant Microsoft Entra ID
+	// apps (the other issuer exception, built in, is Google's ID tokens
+	// that name "accounts.google.com" without the scheme), whose Issuer is https://login.microsoftonline.com/organizations/v2.0
 	// (or /common/v2.0) but whose discovery document names the template
 	// "https://login.microsoftonline.com/{tenantid}/v2.0". Set TenantIssuer
 	// to that template: discovery's issuer must equal it, and each ID
@@ -426,12 +427,20 @@ func validCookieName(name string) bool {
 	return name != ""
 }
 
-// defaultHTTPClient fails fast on an unreachable or hanging provider.
+// defaultHTTPClient fails fast on an unreachable or hanging provider. It
+// starts from http.DefaultTransport: a clone with short dial, TLS and
+// header timeouts when it is an *http.Transport, or, when the application
+// has replaced it (otelhttp does), that transport as it is, bounded by the
+// client's overall timeout.
 func defaultHTTPClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	t.TLSHandshakeTimeout = 5 * time.Second
-	t.ResponseHeaderTimeout = 10 * time.Second
-	t.MaxIdleConnsPerHost = 16
-	return &http.Client{Transport: t, Timeout: 10 * time.Second}
+	c := &http.Client{Transport: http.DefaultTransport, Timeout: 10 * time.Second}
+	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		t := dt.Clone()
+		t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+		t.TLSHandshakeTimeout = 5 * time.Second
+		t.ResponseHeaderTimeout = 10 * time.Second
+		t.MaxIdleConnsPerHost = 16
+		c.Transport = t
+	}
+	return c
 }

@@ -2,7 +2,9 @@ package oidcmw
 
 import (
 	"context"
+	"net/http"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -87,3 +89,32 @@ func TestTenantIssuer(t *testing.T) {
 		}
 	}
 }
+
+// TestNewWithReplacedDefaultTransport: an application that replaced
+// http.DefaultTransport (as otelhttp users do) gets a working middleware,
+// whose default client goes through that transport.
+func TestNewWithReplacedDefaultTransport(t *testing.T) {
+	op := oidctest.NewServer(oidctest.Config{})
+	defer op.Close()
+	saved := http.DefaultTransport
+	defer func() { http.DefaultTransport = saved }()
+	var used atomic.Int32
+	http.DefaultTransport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		used.Add(1)
+		return saved.RoundTrip(r)
+	})
+	m, err := New(Options{Issuer: op.URL, ClientID: oidctest.DefaultClientID, RedirectURL: "http://127.0.0.1/cb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Discover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if used.Load() == 0 {
+		t.Fatal("the replaced DefaultTransport was not used")
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -6,8 +6,9 @@ import (
 	"strings"
 )
 
-// Multi-tenant Microsoft Entra ID: the one named issuer quirk (see
-// Options.TenantIssuer). Everything else compares issuers exactly.
+// Multi-tenant Microsoft Entra ID: a named issuer quirk (see
+// Options.TenantIssuer). Besides it and Google's issuer without the scheme
+// (googleIssuer), issuers compare exactly.
 
 const tenantPlaceholder = "{tenantid}"
 
