@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
-	"sync"
 	"time"
 	"unsafe"
 )
@@ -195,43 +194,19 @@ func (m *Middleware) endSession(ctx context.Context, key string) {
 	}
 }
 
-// sessionFlight is one in-process update of a session that concurrent
-// requests share.
-type sessionFlight struct {
-	done chan struct{}
-	s    *liveSession
-	err  error
-}
-
-type flights struct {
-	mu sync.Mutex
-	m  map[string]*sessionFlight
-}
-
 // update refreshes and/or touches s, once for all concurrent requests of
-// the session in this process, and under a store lease across instances.
+// the session in this process (singleflight by store key), and under a
+// store lease across instances. The work outlives a caller that gives up;
+// timeouts bound it. The session and error it returns are shared by the
+// waiters: neither is changed after it is returned.
 func (m *Middleware) update(ctx context.Context, s *liveSession) (*liveSession, error) {
-	m.flights.mu.Lock()
-	f, ok := m.flights.m[s.key]
-	if !ok {
-		f = &sessionFlight{done: make(chan struct{})}
-		if m.flights.m == nil {
-			m.flights.m = make(map[string]*sessionFlight)
-		}
-		m.flights.m[s.key] = f
-	}
-	m.flights.mu.Unlock()
-	if !ok {
-		// The work outlives a caller that gives up; timeouts bound it.
-		f.s, f.err = m.updateLeased(context.WithoutCancel(ctx), s)
-		m.flights.mu.Lock()
-		delete(m.flights.m, s.key)
-		m.flights.mu.Unlock()
-		close(f.done)
-	}
+	ch := m.flights.DoChan(s.key, func() (any, error) {
+		return m.updateLeased(context.WithoutCancel(ctx), s)
+	})
 	select {
-	case <-f.done:
-		return f.s, f.err
+	case r := <-ch:
+		ls, _ := r.Val.(*liveSession)
+		return ls, r.Err
 	case <-ctx.Done():
 		return nil, &unavailable{what: "session refresh", err: ctx.Err(), retry: true}
 	}
@@ -327,10 +302,7 @@ func (m *Middleware) keepServing(s *liveSession, err error) (*liveSession, error
 		m.opts.Logger.Warn("oidcmw: serving the session as it is", "err", err)
 		return s, nil
 	}
-	var ue *unavailable
-	if errors.As(err, &ue) {
-		ue.retry = true
-		return nil, ue
-	}
+	// err may be shared with other requests (a discovery or key set
+	// failure): it is wrapped, never changed.
 	return nil, &unavailable{what: "session refresh", err: err, retry: true}
 }

@@ -15,6 +15,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
+	"golang.org/x/sync/singleflight"
 )
 
 // Middleware puts OpenID Connect login in front of HTTP handlers: [Middleware.Guard]
@@ -28,10 +29,10 @@ type Middleware struct {
 	loginName    string // login (browser binding) cookie name prefix
 	callbackPath string
 	disc         discovery
-	logout       http.Handler // handleLogout behind CrossOriginProtection
-	seal         *sealer      // nil: records stored as they are
-	flights      flights      // in-process session updates (refresh)
-	nonces       dpopNonces   // the token endpoint's DPoP nonce
+	logout       http.Handler       // handleLogout behind CrossOriginProtection
+	seal         *sealer            // nil: records stored as they are
+	flights      singleflight.Group // in-process session updates (refresh), by store key
+	nonces       dpopNonces         // the token endpoint's DPoP nonce
 	clientAlg    jose.SignatureAlgorithm
 	clientKID    string
 }

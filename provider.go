@@ -9,10 +9,11 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
+	"sync/atomic"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	jose "github.com/go-jose/go-jose/v4"
+	"golang.org/x/sync/singleflight"
 )
 
 // provider is what discovery yields: endpoints, the key set and the
@@ -59,69 +60,52 @@ var asymmetricAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS51
 	"ES256", "ES384", "ES512", "EdDSA"}
 
 // discovery fetches provider metadata lazily, once, sharing one fetch among
-// concurrent callers. A failure is not cached: the next call tries again.
+// concurrent callers (singleflight). A failure is not cached: the next call
+// tries again.
 type discovery struct {
-	mu       sync.Mutex
-	p        *provider
-	inflight *flight
+	p      atomic.Pointer[provider]
+	flight singleflight.Group
 }
 
-// flight is one shared fetch; done is closed when err is set.
-type flight struct {
-	done chan struct{}
-	err  error
-}
-
-// provider returns the discovered provider, fetching it if needed.
+// provider returns the discovered provider, fetching it if needed. The
+// fetch outlives a caller that gives up: others may be waiting; the HTTP
+// client's timeouts bound it. Each caller gets an error value of its own,
+// so that what one request does with it never reaches another.
 func (m *Middleware) provider(ctx context.Context) (*provider, error) {
 	d := &m.disc
-	d.mu.Lock()
-	if p := d.p; p != nil {
-		d.mu.Unlock()
+	if p := d.p.Load(); p != nil {
 		return p, nil
 	}
-	f := d.inflight
-	leader := f == nil
-	if leader {
-		f = &flight{done: make(chan struct{})}
-		d.inflight = f
-	}
-	d.mu.Unlock()
-
-	if leader {
-		// The fetch outlives a caller that gives up: others may be waiting.
-		// The HTTP client's timeouts bound it.
+	ch := d.flight.DoChan("discovery", func() (any, error) {
 		p, err := m.discover(context.WithoutCancel(ctx))
-		d.mu.Lock()
-		d.p, d.inflight, f.err = p, nil, err
-		d.mu.Unlock()
-		close(f.done)
-	}
+		if err == nil {
+			d.p.Store(p)
+		}
+		return p, err
+	})
 	select {
-	case <-f.done:
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, &unavailable{what: "discovery", err: r.Err}
+		}
+		return r.Val.(*provider), nil
 	case <-ctx.Done():
 		return nil, &unavailable{what: "discovery", err: ctx.Err()}
 	}
-	if f.err != nil {
-		return nil, f.err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.p, nil
 }
 
 func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 	var doc discoveryDoc
 	if err := getJSON(ctx, m.opts.HTTPClient, discoveryURL(m.opts.Issuer), m.opts.Limits.MaxDocumentBytes, &doc); err != nil {
-		return nil, &unavailable{what: "discovery", err: err}
+		return nil, err
 	}
 	if want := m.expectedDiscoveryIssuer(); doc.Issuer != want {
-		return nil, &unavailable{what: "discovery", err: fmt.Errorf("issuer %q does not equal the configured %q", doc.Issuer, want)}
+		return nil, fmt.Errorf("issuer %q does not equal the configured %q", doc.Issuer, want)
 	}
 	for name, u := range map[string]string{"authorization_endpoint": doc.AuthorizationURL,
 		"token_endpoint": doc.TokenURL, "jwks_uri": doc.JWKSURL} {
 		if pu, err := url.Parse(u); err != nil || pu.Host == "" || (pu.Scheme != "https" && pu.Scheme != "http") {
-			return nil, &unavailable{what: "discovery", err: fmt.Errorf("%s %q is not an absolute URL", name, u)}
+			return nil, fmt.Errorf("%s %q is not an absolute URL", name, u)
 		}
 	}
 	algs := []string{"RS256"} // OIDC Discovery §3: RS256 when absent
@@ -130,7 +114,7 @@ func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 			return !slices.Contains(asymmetricAlgs, a)
 		})
 		if len(algs) == 0 {
-			return nil, &unavailable{what: "discovery", err: fmt.Errorf("no supported ID token algorithm in %q", doc.IDTokenAlgs)}
+			return nil, fmt.Errorf("no supported ID token algorithm in %q", doc.IDTokenAlgs)
 		}
 	}
 	keys := newKeySet(doc.JWKSURL, m.opts.HTTPClient, m.opts.Now, m.opts.Limits, m.opts.Logger)
