@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -140,10 +141,14 @@ func (n *dpopNonces) set(host, nonce string) {
 	n.m[host] = nonce
 }
 
-// nonce and rememberNonce keep the token endpoint's nonce.
-func (m *Middleware) nonce() string { return m.nonces.get("token") }
-
-func (m *Middleware) rememberNonce(h http.Header) { m.nonces.set("token", h.Get("DPoP-Nonce")) }
+// nonceKey is what a server's DPoP nonce is kept under: its host (RFC 9449
+// §8: a nonce is the server's, whichever of its endpoints sent it).
+func nonceKey(endpoint string) string {
+	if u, err := url.Parse(endpoint); err == nil {
+		return u.Host
+	}
+	return endpoint
+}
 
 // Transport returns an http.RoundTripper that calls APIs with the
 // identity's access token: as a DPoP-bound token with a fresh proof per
@@ -157,8 +162,22 @@ func (id *Identity) Transport(base http.RoundTripper) http.RoundTripper {
 
 // transport is Transport with the middleware's clock for proof times.
 func (id *Identity) transport(base http.RoundTripper, now func() time.Time) http.RoundTripper {
-	dk, _ := parseDPoPKey(id.dpop) // nil when there is none: Bearer
+	dk, err := parseDPoPKey(id.dpop) // nil when there is none: Bearer
+	if err != nil {
+		// Never fall back to Bearer for a token that may be DPoP-bound.
+		return failingTransport{fmt.Errorf("oidcmw: the session's DPoP key does not parse: %w", err)}
+	}
 	return newAuthTransport(id, dk, base, now)
+}
+
+// failingTransport fails every request with err.
+type failingTransport struct{ err error }
+
+func (t failingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		r.Body.Close()
+	}
+	return nil, t.err
 }
 
 func newAuthTransport(id *Identity, dk *dpopKey, base http.RoundTripper, now func() time.Time) *authTransport {

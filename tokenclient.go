@@ -78,7 +78,7 @@ func (m *Middleware) tokenRequest(ctx context.Context, p *provider, grant url.Va
 			return nil, &unavailable{what: "token endpoint", err: err}
 		}
 		if dk != nil {
-			m.rememberNonce(header)
+			m.nonces.set(nonceKey(p.tokenURL), header.Get("DPoP-Nonce"))
 		}
 		if status == http.StatusOK {
 			var tr tokenResponse
@@ -116,7 +116,7 @@ func (m *Middleware) postForm(ctx context.Context, p *provider, endpoint string,
 		return nil, 0, nil, err
 	}
 	if dk != nil {
-		proof, err := dk.proof(http.MethodPost, endpoint, m.nonce(), "", m.opts.Now())
+		proof, err := dk.proof(http.MethodPost, endpoint, m.nonces.get(nonceKey(endpoint)), "", m.opts.Now())
 		if err != nil {
 			return nil, 0, nil, err
 		}
