@@ -168,6 +168,19 @@ func TestJARM(t *testing.T) {
 			assertNoSession(t, h, resp)
 		})
 	}
+	// The response JWT is the one parameter of a JARM response: an unsigned
+	// parameter beside it is refused, not ignored (JARM §2.3.1).
+	for _, extra := range []string{"state", "iss", "foo"} {
+		t.Run("extra "+extra, func(t *testing.T) {
+			h := newHarness(t, setup{op: oidctest.Config{JARM: true}, opts: func(o *oidcmw.Options) { o.ResponseMode = "jwt" }})
+			cb := h.authorize(h.browser, h.startLogin(h.browser, "/"))
+			resp, _ := h.callback(h.browser, withParam(t, cb, extra, "x"))
+			if resp.StatusCode != http.StatusBadRequest || !errors.Is(h.lastErr(), oidcmw.ErrInvalidCallback) || h.op.Count("/token") != 0 {
+				t.Fatalf("%d, %d token requests (%v)", resp.StatusCode, h.op.Count("/token"), h.lastErr())
+			}
+			assertNoSession(t, h, resp)
+		})
+	}
 	// A plain response to a JARM client is refused too.
 	h := newHarness(t, setup{opts: func(o *oidcmw.Options) { o.ResponseMode = "jwt" }})
 	resp, _ := h.callback(h.browser, h.app.URL+"/auth/callback?code=abc&state="+foreignState)

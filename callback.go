@@ -47,8 +47,11 @@ func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, storeError(err))
 		return
 	}
+	// No comparison of rec.state with state here: the record was found
+	// under pendingKey(state), and grantWith compares the state of the
+	// response with rec.state (constant time) before anything is redeemed.
 	var rec pendingRecord
-	if !found || m.decode(b, pkey, &rec) != nil || rec.state != state || !validToken(rec.binding) {
+	if !found || m.decode(b, pkey, &rec) != nil || !validToken(rec.binding) {
 		m.fail(w, r, ErrStateMismatch)
 		return
 	}
