@@ -252,102 +252,60 @@ var reservedTokenParams = []string{"grant_type", "code", "redirect_uri", "code_v
 // normalize validates o and returns a copy with defaults filled in. It does
 // no I/O.
 func (o Options) normalize() (Options, error) {
+	if err := o.validate(); err != nil {
+		return o, err
+	}
+	return o.withDefaults()
+}
+
+// validate checks what the caller set; the zero values are defaults.
+func (o *Options) validate() error {
 	if o.ClientID == "" {
-		return o, errors.New("oidcmw: Options.ClientID is required")
+		return errors.New("oidcmw: Options.ClientID is required")
 	}
-	if err := checkURL("Issuer", o.Issuer, o.InsecureAllowHTTP); err != nil {
-		return o, err
+	for _, u := range [][2]string{{"Issuer", o.Issuer}, {"RedirectURL", o.RedirectURL}} {
+		if err := checkURL(u[0], u[1], o.InsecureAllowHTTP); err != nil {
+			return err
+		}
 	}
-	if err := checkURL("RedirectURL", o.RedirectURL, o.InsecureAllowHTTP); err != nil {
-		return o, err
+	if o.PostLogoutRedirectURL != "" {
+		if err := checkURL("PostLogoutRedirectURL", o.PostLogoutRedirectURL, o.InsecureAllowHTTP); err != nil {
+			return err
+		}
 	}
 	if o.TenantIssuer != "" && strings.Count(o.TenantIssuer, tenantPlaceholder) != 1 {
-		return o, fmt.Errorf("oidcmw: Options.TenantIssuer %q must contain %s once", o.TenantIssuer, tenantPlaceholder)
+		return fmt.Errorf("oidcmw: Options.TenantIssuer %q must contain %s once", o.TenantIssuer, tenantPlaceholder)
 	}
 	if len(o.AllowedTenants) > 0 && o.TenantIssuer == "" {
-		return o, errors.New("oidcmw: Options.AllowedTenants needs TenantIssuer")
+		return errors.New("oidcmw: Options.AllowedTenants needs TenantIssuer")
 	}
-	o.AllowedTenants = slices.Clone(o.AllowedTenants)
-	method := o.ClientAuthMethod
-	switch {
-	case method == "" && o.ClientKey != nil:
-		method = "private_key_jwt"
-	case method == "" && o.ClientSecret != "":
-		method = "client_secret_basic" // checked here; discovery may pick another secret method
-	case method == "":
-		method = "none"
-	}
-	switch method {
-	case "client_secret_basic", "client_secret_post", "client_secret_jwt":
-		if o.ClientSecret == "" {
-			return o, fmt.Errorf("oidcmw: Options.ClientAuthMethod %q needs a ClientSecret", o.ClientAuthMethod)
-		}
-	case "private_key_jwt":
-		if o.ClientKey == nil {
-			return o, errors.New(`oidcmw: Options.ClientAuthMethod "private_key_jwt" needs a ClientKey`)
-		}
-	case "none":
-		if o.ClientSecret != "" {
-			return o, errors.New(`oidcmw: Options.ClientAuthMethod "none" with a ClientSecret`)
-		}
-	default:
-		return o, fmt.Errorf("oidcmw: Options.ClientAuthMethod %q: want client_secret_basic, client_secret_post, "+
-			"client_secret_jwt, private_key_jwt or none", o.ClientAuthMethod)
-	}
-	if o.ClientAuthMethod == "" && method != "client_secret_basic" {
-		o.ClientAuthMethod = method
+	if _, err := o.clientAuth(); err != nil {
+		return err
 	}
 	if o.RequestObject && o.ClientKey == nil && o.ClientSecret == "" {
-		return o, errors.New("oidcmw: Options.RequestObject needs a ClientKey or a ClientSecret to sign with")
+		return errors.New("oidcmw: Options.RequestObject needs a ClientKey or a ClientSecret to sign with")
 	}
-	if o.PostLogoutRedirectURL == "" {
-		u, _ := url.Parse(o.RedirectURL)
-		o.PostLogoutRedirectURL = u.Scheme + "://" + u.Host + "/"
-	} else if err := checkURL("PostLogoutRedirectURL", o.PostLogoutRedirectURL, o.InsecureAllowHTTP); err != nil {
-		return o, err
-	}
-	switch o.ResponseMode {
-	case "":
-		o.ResponseMode = "query"
-	case "query", "form_post", "jwt", "query.jwt", "form_post.jwt":
-	default:
-		return o, fmt.Errorf("oidcmw: Options.ResponseMode %q: want query, form_post, jwt, query.jwt or form_post.jwt", o.ResponseMode)
-	}
-	if len(o.Scopes) == 0 {
-		o.Scopes = defaultScopes
-	}
-	o.Scopes = slices.Clone(o.Scopes)
-	if !slices.Contains(o.Scopes, "openid") {
-		o.Scopes = append([]string{"openid"}, o.Scopes...)
+	if _, err := parseResponseMode(o.ResponseMode); err != nil {
+		return err
 	}
 	if o.ClockSkew < 0 || o.LoginTimeout < 0 || o.IdleTimeout < 0 || o.AbsoluteTimeout < 0 ||
 		o.RefreshMargin < 0 || o.MaxAge < 0 || o.MaxPendingLogins < 0 {
-		return o, errors.New("oidcmw: durations and limits in Options must not be negative")
+		return errors.New("oidcmw: durations and limits in Options must not be negative")
 	}
-	if o.ClockSkew == 0 {
-		o.ClockSkew = defaultClockSkew
-	}
-	if o.LoginTimeout == 0 {
-		o.LoginTimeout = defaultLoginTimeout
-	}
-	if o.IdleTimeout == 0 {
-		o.IdleTimeout = defaultIdleTimeout
-	}
-	if o.AbsoluteTimeout == 0 {
-		o.AbsoluteTimeout = defaultAbsoluteTimeout
-	}
-	if o.RefreshMargin == 0 {
-		o.RefreshMargin = defaultRefreshMargin
-	}
-	o.LoginParams = slices.Clone(o.LoginParams)
 	for _, p := range o.LoginParams {
 		if slices.Contains(reservedAuthParams, p) {
-			return o, fmt.Errorf("oidcmw: Options.LoginParams may not pass %q", p)
+			return fmt.Errorf("oidcmw: Options.LoginParams may not pass %q", p)
 		}
 	}
-	if o.MaxPendingLogins == 0 {
-		o.MaxPendingLogins = defaultMaxPending
+	if o.CookieName != "" && !validCookieName(o.CookieName) {
+		return fmt.Errorf("oidcmw: Options.CookieName %q is not a valid cookie name", o.CookieName)
 	}
+	return nil
+}
+
+// withDefaults returns a copy of o (slices and maps copied) with every zero
+// value replaced by its default.
+func (o Options) withDefaults() (Options, error) {
 	var err error
 	if o.Limits, err = o.Limits.normalize(); err != nil {
 		return o, err
@@ -358,6 +316,32 @@ func (o Options) normalize() (Options, error) {
 	if o.TokenParams, err = copyParams("TokenParams", o.TokenParams, reservedTokenParams); err != nil {
 		return o, err
 	}
+	o.AllowedTenants = slices.Clone(o.AllowedTenants)
+	o.LoginParams = slices.Clone(o.LoginParams)
+	if len(o.Scopes) == 0 {
+		o.Scopes = defaultScopes
+	}
+	o.Scopes = slices.Clone(o.Scopes)
+	if !slices.Contains(o.Scopes, "openid") {
+		o.Scopes = append([]string{"openid"}, o.Scopes...)
+	}
+	if o.PostLogoutRedirectURL == "" {
+		u, _ := url.Parse(o.RedirectURL) // checked by validate
+		o.PostLogoutRedirectURL = u.Scheme + "://" + u.Host + "/"
+	}
+	if o.ResponseMode == "" {
+		o.ResponseMode = "query"
+	}
+	if m, _ := o.clientAuth(); m != "" { // "": a secret method discovery picks
+		o.ClientAuthMethod = string(m)
+	}
+	setDefault(&o.ClockSkew, defaultClockSkew)
+	setDefault(&o.LoginTimeout, defaultLoginTimeout)
+	setDefault(&o.IdleTimeout, defaultIdleTimeout)
+	setDefault(&o.AbsoluteTimeout, defaultAbsoluteTimeout)
+	setDefault(&o.RefreshMargin, defaultRefreshMargin)
+	setDefault(&o.MaxPendingLogins, defaultMaxPending)
+	setDefault(&o.CookieName, "oidcmw")
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -373,13 +357,48 @@ func (o Options) normalize() (Options, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	if o.CookieName == "" {
-		o.CookieName = "oidcmw"
-	}
-	if !validCookieName(o.CookieName) {
-		return o, fmt.Errorf("oidcmw: Options.CookieName %q is not a valid cookie name", o.CookieName)
-	}
 	return o, nil
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// clientAuth is how the client authenticates, from Options.ClientAuthMethod
+// or, when it is empty, from the credentials: a key means private_key_jwt,
+// a secret alone a secret method ("" here: discovery picks the first it
+// lists), neither none.
+func (o *Options) clientAuth() (clientAuth, error) {
+	m := clientAuth(o.ClientAuthMethod)
+	switch {
+	case m == "" && o.ClientKey != nil:
+		return authPrivateKeyJWT, nil
+	case m == "" && o.ClientSecret != "":
+		return "", nil
+	case m == "":
+		return authNone, nil
+	}
+	switch m {
+	case authSecretBasic, authSecretPost, authSecretJWT:
+		if o.ClientSecret == "" {
+			return "", fmt.Errorf("oidcmw: Options.ClientAuthMethod %q needs a ClientSecret", m)
+		}
+	case authPrivateKeyJWT:
+		if o.ClientKey == nil {
+			return "", errors.New(`oidcmw: Options.ClientAuthMethod "private_key_jwt" needs a ClientKey`)
+		}
+	case authNone:
+		if o.ClientSecret != "" {
+			return "", errors.New(`oidcmw: Options.ClientAuthMethod "none" with a ClientSecret`)
+		}
+	default:
+		return "", fmt.Errorf("oidcmw: Options.ClientAuthMethod %q: want client_secret_basic, client_secret_post, "+
+			"client_secret_jwt, private_key_jwt or none", m)
+	}
+	return m, nil
 }
 
 // checkURL accepts an absolute http(s) URL without fragment; http only for
