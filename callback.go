@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -22,11 +23,7 @@ import (
 // failure goes to the error handler and creates nothing.
 func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
-	want := http.MethodGet
-	if m.formPost() {
-		want = http.MethodPost
-	}
-	if r.Method != want {
+	if want := map[bool]string{false: http.MethodGet, true: http.MethodPost}[m.mode.formPost()]; r.Method != want {
 		m.fail(w, r, ErrInvalidCallback)
 		return
 	}
@@ -36,56 +33,22 @@ func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
-	state := params.Get("state")
-	if !validToken(state) {
-		m.fail(w, r, ErrStateMismatch)
-		return
-	}
-	pkey := pendingKey(state)
-	b, found, err := m.opts.Store.Take(ctx, pkey)
+	rec, err := m.pendingLogin(r, params.Get("state"))
 	if err != nil {
-		m.fail(w, r, storeError(err))
+		m.fail(w, r, err)
 		return
 	}
-	// No comparison of rec.state with state here: the record was found
-	// under pendingKey(state), and grantWith compares the state of the
-	// response with rec.state (constant time) before anything is redeemed.
-	var rec pendingRecord
-	if !found || m.decode(b, pkey, &rec) != nil || !validToken(rec.binding) {
-		m.fail(w, r, ErrStateMismatch)
-		return
-	}
-	if m.opts.Now().UnixNano() >= rec.expires {
-		m.fail(w, r, ErrLoginExpired)
-		return
-	}
-	if rec.issuer != m.opts.Issuer {
-		// Started for another provider whose middleware shares the store:
-		// its code must not reach this provider (RFC 9700 §4.4 mix-up).
-		m.fail(w, r, fmt.Errorf("%w: the login was started for %q", ErrIssuerMismatch, rec.issuer))
-		return
-	}
-	c, err := r.Cookie(m.loginCookieName(rec.binding))
-	if err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(rec.binding)) != 1 {
-		m.fail(w, r, ErrStateMismatch)
-		return
-	}
-	checks := Checks{
-		State:           rec.state,
-		CodeVerifier:    rec.verifier,
-		Nonce:           rec.nonce,
-		MaxAge:          secondsDuration(rec.maxAge),
-		ACRValues:       strings.Fields(rec.acr),
-		IDTokenExpected: true,
-	}
+	checks := Checks{State: rec.state, CodeVerifier: rec.verifier, Nonce: rec.nonce,
+		MaxAge: secondsDuration(rec.maxAge), ACRValues: strings.Fields(rec.acr), IDTokenExpected: true}
 	dk, err := parseDPoPKey(rec.dpop)
 	if err != nil {
 		m.fail(w, r, ErrStateMismatch)
 		return
 	}
-	tokens, err := m.grantWith(ctx, p, params, checks, nil, dk)
+	tokens, err := m.tokens.grant(ctx, p, params, checks, nil, dk, m.mode.jarm())
 	if err == nil && m.opts.FetchUserInfo {
-		err = m.addUserInfo(ctx, tokens)
+		id := tokens.identity()
+		tokens.userinfo, err = m.tokens.userInfo(ctx, p, &id)
 	}
 	if err == nil && m.opts.AfterLogin != nil {
 		id := tokens.identity()
@@ -93,9 +56,8 @@ func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 			err = fmt.Errorf("%w: %w", ErrLoginRefused, hookErr)
 		}
 	}
-	if err == nil {
-		// Every check passed: a new session under a new id.
-		err = m.createSession(w, r, tokens)
+	if err == nil { // every check passed: a new session under a new id
+		err = m.sess.create(w, r, &sessionRecord{id: tokens.identity(), sid: tokens.sid})
 	}
 	if err != nil {
 		m.fail(w, r, err)
@@ -105,12 +67,141 @@ func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusSeeOther)
 }
 
-func (m *Middleware) addUserInfo(ctx context.Context, t *Tokens) error {
-	p, err := m.provider(ctx)
-	if err != nil {
-		return err
+// pendingLogin takes the pending login named by state and checks that it
+// has not expired, was started for this provider, and by this browser.
+func (m *Middleware) pendingLogin(r *http.Request, state string) (*pendingRecord, error) {
+	if !validToken(state) {
+		return nil, ErrStateMismatch
 	}
-	id := t.identity()
-	t.userinfo, err = m.fetchUserInfo(ctx, p, &id)
-	return err
+	// No comparison of rec.state with state here: the record was found
+	// under pendingKey(state), and the grant compares the state of the
+	// response with rec.state (constant time) before anything is redeemed.
+	rec, err := m.sess.takePending(r.Context(), state)
+	switch {
+	case err != nil:
+		return nil, err
+	case m.opts.Now().UnixNano() >= rec.expires:
+		return nil, ErrLoginExpired
+	case rec.issuer != m.opts.Issuer:
+		// Started for another provider whose middleware shares the store:
+		// its code must not reach this provider (RFC 9700 §4.4 mix-up).
+		return nil, fmt.Errorf("%w: the login was started for %q", ErrIssuerMismatch, rec.issuer)
+	}
+	c := cookieValue(r, m.sess.loginCookieName(rec.binding))
+	if subtle.ConstantTimeCompare([]byte(c), []byte(rec.binding)) != 1 {
+		return nil, ErrStateMismatch
+	}
+	return rec, nil
+}
+
+// AuthorizationCodeGrant validates the authorization response in r (query
+// for GET, form body for POST), redeems its code with PKCE at the token
+// endpoint, validates the token response and the ID token, and returns the
+// tokens. It mirrors openid-client's authorizationCodeGrant (the README
+// has a table of the differences); tokenParams are extra token endpoint
+// parameters (for instance RFC 8707 resource), over which the protocol's
+// own (grant_type, code, redirect_uri, code_verifier, client
+// authentication) are set. With [Checks.DPoPKey] or [Options.DPoP] the
+// tokens are DPoP-bound; [Tokens.DPoPKey] and [Tokens.Transport] use them.
+// [Middleware.Callback] uses it; call it yourself for custom flows.
+//
+// The order of checks trusts nothing before it passed: duplicated or
+// oversized parameters, state, RFC 9207 iss, then the error response, then
+// the code. The code is never redeemed when state or iss fail. Every
+// returned error matches a sentinel of this package or is a
+// [*ProviderError].
+func (m *Middleware) AuthorizationCodeGrant(ctx context.Context, r *http.Request, checks Checks, tokenParams url.Values) (*Tokens, error) {
+	var dk *dpopKey
+	var err error
+	switch {
+	case checks.DPoPKey != nil:
+		dk, err = dpopKeyFrom(checks.DPoPKey)
+	case m.opts.DPoP:
+		if dk, err = newDPoPKey(); err != nil {
+			err = fmt.Errorf("%w: making a DPoP key: %w", ErrInvalidChecks, err)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	params, p, err := m.authorizationResponse(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return m.tokens.grant(ctx, p, params, checks, tokenParams, dk, m.mode.jarm())
+}
+
+// authorizationResponse reads the authorization response parameters of r
+// (query or form body; with JARM, from the verified response JWT).
+func (m *Middleware) authorizationResponse(ctx context.Context, r *http.Request) (url.Values, *provider, error) {
+	params, err := callbackParams(r, m.opts.Limits)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !m.mode.jarm() && params.Has("response") {
+		return nil, nil, fmt.Errorf("%w: a JARM response parameter, and JARM is not in use", ErrInvalidCallback)
+	}
+	p, err := m.disc.get(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if m.mode.jarm() {
+		// JARM: the signed response is checked before anything in it.
+		if params, err = m.verify.jarmResponse(ctx, p, params); err != nil {
+			return nil, nil, err
+		}
+	}
+	// The code flow returns a code, never tokens (an injected implicit or
+	// hybrid response).
+	for _, name := range []string{"id_token", "access_token"} {
+		if params.Has(name) {
+			return nil, nil, fmt.Errorf("%w: %s in an authorization code response", ErrInvalidCallback, name)
+		}
+	}
+	return params, p, nil
+}
+
+// callbackParams reads the authorization response parameters: the query of
+// a GET, the form body of a POST. A parameter given twice, an oversized
+// one (Limits), or any other method is refused.
+func callbackParams(r *http.Request, lim Limits) (url.Values, error) {
+	var raw string
+	switch r.Method {
+	case http.MethodGet:
+		raw = r.URL.RawQuery
+	case http.MethodPost:
+		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+			return nil, fmt.Errorf("%w: content type %q", ErrInvalidCallback, ct)
+		}
+		if r.PostForm != nil {
+			return checkParams(r.PostForm, lim)
+		}
+		r.Body = http.MaxBytesReader(nil, r.Body, int64(lim.MaxRequestBytes))
+		if err := r.ParseForm(); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalidCallback, err)
+		}
+		return checkParams(r.PostForm, lim)
+	default:
+		return nil, fmt.Errorf("%w: method %s", ErrInvalidCallback, r.Method)
+	}
+	if len(raw) > lim.MaxRequestBytes {
+		return nil, fmt.Errorf("%w: query too long", ErrInvalidCallback)
+	}
+	v, err := url.ParseQuery(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidCallback, err)
+	}
+	return checkParams(v, lim)
+}
+
+func checkParams(v url.Values, lim Limits) (url.Values, error) {
+	for k, vs := range v {
+		if len(vs) != 1 {
+			return nil, fmt.Errorf("%w: parameter %q repeated", ErrInvalidCallback, k)
+		}
+		if len(vs[0]) > lim.MaxParamBytes {
+			return nil, fmt.Errorf("%w: parameter %q too long", ErrInvalidCallback, k)
+		}
+	}
+	return v, nil
 }

@@ -71,32 +71,31 @@ func signJWT(alg jose.SignatureAlgorithm, key any, opts *jose.SignerOptions, cla
 // clientJWT signs claims for the client: with Options.ClientKey, else with
 // the client secret (HS256, for client_secret_jwt and request objects of
 // clients without a key).
-func (m *Middleware) clientJWT(typ string, claims map[string]any) (string, error) {
+func (tc *tokenClient) clientJWT(typ string, claims map[string]any) (string, error) {
 	opts := &jose.SignerOptions{}
 	if typ != "" {
 		opts = opts.WithType(jose.ContentType(typ))
 	}
-	if m.opts.ClientKey != nil {
-		return signJWT(m.clientAlg, m.opts.ClientKey, opts.WithHeader("kid", m.clientKID), claims)
+	if tc.key != nil {
+		return signJWT(tc.keyAlg, tc.key, opts.WithHeader("kid", tc.keyID), claims)
 	}
-	return signJWT(jose.HS256, []byte(m.opts.ClientSecret), opts, claims)
+	return signJWT(jose.HS256, []byte(tc.secret), opts, claims)
 }
 
 // authenticate adds the client's credentials to a request to one of the
 // provider's endpoints: form is the request body, still to be encoded.
-func (m *Middleware) authenticate(req *http.Request, form url.Values, p *provider) error {
-	o := &m.opts
+func (tc *tokenClient) authenticate(req *http.Request, form url.Values, p *provider) error {
 	switch p.authMethod {
-	case "client_secret_basic":
-		req.SetBasicAuth(url.QueryEscape(o.ClientID), url.QueryEscape(o.ClientSecret))
-	case "client_secret_post":
-		form.Set("client_id", o.ClientID)
-		form.Set("client_secret", o.ClientSecret)
-	case "client_secret_jwt", "private_key_jwt":
-		now := o.Now()
-		assertion, err := m.clientJWT("", map[string]any{
-			"iss": o.ClientID,
-			"sub": o.ClientID,
+	case authSecretBasic:
+		req.SetBasicAuth(url.QueryEscape(tc.clientID), url.QueryEscape(tc.secret))
+	case authSecretPost:
+		form.Set("client_id", tc.clientID)
+		form.Set("client_secret", tc.secret)
+	case authSecretJWT, authPrivateKeyJWT:
+		now := tc.now()
+		assertion, err := tc.clientJWT("", map[string]any{
+			"iss": tc.clientID,
+			"sub": tc.clientID,
 			"aud": p.issuer, // RFC 7523 §3; FAPI 2.0 wants the issuer
 			"jti": rand.Text(),
 			"iat": now.Unix(),
@@ -105,11 +104,11 @@ func (m *Middleware) authenticate(req *http.Request, form url.Values, p *provide
 		if err != nil {
 			return err
 		}
-		form.Set("client_id", o.ClientID)
+		form.Set("client_id", tc.clientID)
 		form.Set("client_assertion_type", assertionType)
 		form.Set("client_assertion", assertion)
 	default: // none
-		form.Set("client_id", o.ClientID)
+		form.Set("client_id", tc.clientID)
 	}
 	return nil
 }

@@ -19,28 +19,30 @@ import (
 const bindingNameLen = 8
 
 // loginCookieName is the name of the login cookie holding binding.
-func (m *Middleware) loginCookieName(binding string) string {
-	return m.loginName + "_" + binding[:bindingNameLen]
+func (ss *sessions) loginCookieName(binding string) string {
+	return ss.loginName + "_" + binding[:bindingNameLen]
 }
 
 // browserBinding returns a login cookie value the browser holds, or "".
-func (m *Middleware) browserBinding(r *http.Request) string {
+func (ss *sessions) browserBinding(r *http.Request) string {
 	for _, c := range r.Cookies() {
-		if validToken(c.Value) && c.Name == m.loginCookieName(c.Value) {
+		if validToken(c.Value) && c.Name == ss.loginCookieName(c.Value) {
 			return c.Value
 		}
 	}
 	return ""
 }
 
-func (m *Middleware) sessionCookie(value string) *http.Cookie {
+// sessionCookie is the session cookie holding value; "" with MaxAge -1
+// clears it.
+func (ss *sessions) sessionCookie(value string) *http.Cookie {
 	return &http.Cookie{
-		Name:     m.sessionName,
+		Name:     ss.sessionName,
 		Value:    value,
 		Path:     "/",
-		MaxAge:   int(m.opts.AbsoluteTimeout.Seconds()),
+		MaxAge:   int(ss.absolute.Seconds()),
 		HttpOnly: true,
-		Secure:   m.secure,
+		Secure:   ss.secure,
 		SameSite: http.SameSiteLaxMode,
 	}
 }
@@ -49,17 +51,17 @@ func (m *Middleware) sessionCookie(value string) *http.Cookie {
 // cross-site POST to the callback must carry it, which browsers allow only
 // for SameSite=None; Secure (browsers keep Secure cookies on http://localhost
 // and 127.0.0.1 too).
-func (m *Middleware) loginCookie(value string) *http.Cookie {
+func (ss *sessions) loginCookie(value string) *http.Cookie {
 	c := &http.Cookie{
-		Name:     m.loginCookieName(value),
+		Name:     ss.loginCookieName(value),
 		Value:    value,
 		Path:     "/",
-		MaxAge:   int(m.opts.LoginTimeout.Seconds()),
+		MaxAge:   int(ss.loginTimeout.Seconds()),
 		HttpOnly: true,
-		Secure:   m.secure,
+		Secure:   ss.secure,
 		SameSite: http.SameSiteLaxMode,
 	}
-	if m.formPost() {
+	if ss.formPost {
 		c.SameSite, c.Secure = http.SameSiteNoneMode, true
 	}
 	return c

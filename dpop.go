@@ -120,34 +120,36 @@ func (k *dpopKey) proof(method, target, nonce, accessToken string, now time.Time
 // dpopNonces remembers the latest DPoP-Nonce each server sent.
 type dpopNonces struct {
 	mu sync.Mutex
-	m  map[string]string // by host
+	m  map[nonceKey]string
 }
 
-func (n *dpopNonces) get(host string) string {
+// nonceKey is what a server's DPoP nonce is kept under: its host (RFC 9449
+// §8: a nonce is the server's, whichever of its endpoints sent it).
+type nonceKey string
+
+func nonceKeyOf(endpoint string) nonceKey {
+	if u, err := url.Parse(endpoint); err == nil {
+		return nonceKey(u.Host)
+	}
+	return nonceKey(endpoint)
+}
+
+func (n *dpopNonces) get(k nonceKey) string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.m[host]
+	return n.m[k]
 }
 
-func (n *dpopNonces) set(host, nonce string) {
+func (n *dpopNonces) set(k nonceKey, nonce string) {
 	if nonce == "" {
 		return
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.m == nil {
-		n.m = make(map[string]string)
+		n.m = make(map[nonceKey]string)
 	}
-	n.m[host] = nonce
-}
-
-// nonceKey is what a server's DPoP nonce is kept under: its host (RFC 9449
-// §8: a nonce is the server's, whichever of its endpoints sent it).
-func nonceKey(endpoint string) string {
-	if u, err := url.Parse(endpoint); err == nil {
-		return u.Host
-	}
-	return endpoint
+	n.m[k] = nonce
 }
 
 // Transport returns an http.RoundTripper that calls APIs with the
@@ -216,7 +218,7 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 				r.Body = body
 			}
 		}
-		proof, err := dk.proof(r.Method, r.URL.String(), t.nonces.get(r.URL.Host), t.id.AccessToken, t.now())
+		proof, err := dk.proof(r.Method, r.URL.String(), t.nonces.get(nonceKey(r.URL.Host)), t.id.AccessToken, t.now())
 		if err != nil {
 			return nil, err
 		}
@@ -227,7 +229,7 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		nonce := resp.Header.Get("DPoP-Nonce")
-		t.nonces.set(r.URL.Host, nonce)
+		t.nonces.set(nonceKey(r.URL.Host), nonce)
 		if attempt == 0 && nonce != "" && resp.StatusCode == http.StatusUnauthorized &&
 			strings.Contains(resp.Header.Get("WWW-Authenticate"), "use_dpop_nonce") {
 			resp.Body.Close()

@@ -27,12 +27,12 @@ func TestTransportUnreadableDPoPKey(t *testing.T) {
 // host, so that two servers' nonces never mix.
 func TestDPoPNonceKeyedByServer(t *testing.T) {
 	var n dpopNonces
-	n.set(nonceKey("https://op.example/token"), "n1")
-	n.set(nonceKey("https://other.example/token"), "n2")
-	if got := n.get(nonceKey("https://op.example/par")); got != "n1" {
+	n.set(nonceKeyOf("https://op.example/token"), "n1")
+	n.set(nonceKeyOf("https://other.example/token"), "n2")
+	if got := n.get(nonceKeyOf("https://op.example/par")); got != "n1" {
 		t.Errorf("op.example: %q", got)
 	}
-	if got := n.get(nonceKey("https://other.example/token")); got != "n2" {
+	if got := n.get(nonceKeyOf("https://other.example/token")); got != "n2" {
 		t.Errorf("other.example: %q", got)
 	}
 }

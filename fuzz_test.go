@@ -82,11 +82,11 @@ func FuzzSessionCookie(f *testing.F) {
 	f.Fuzz(func(t *testing.T, cookie string) {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		r.Header.Set("Cookie", cookie)
-		s, err := m.loadSession(r)
+		s, err := m.sess.load(r)
 		if s != nil || err != nil {
 			t.Fatalf("empty store gave a session (%v, %v)", s, err)
 		}
-		_ = m.browserBinding(r)
+		_ = m.sess.browserBinding(r)
 	})
 }
 
@@ -101,7 +101,7 @@ func FuzzJWT(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	p, err := m.provider(context.Background())
+	p, err := m.disc.get(context.Background())
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func FuzzJWT(f *testing.F) {
 	f.Add(strings.Repeat(".", 1000))
 	f.Add("e30")
 	f.Fuzz(func(t *testing.T, raw string) {
-		if _, err := m.verifyIDToken(context.Background(), p, raw, Checks{}, true); err == nil {
+		if _, err := m.verify.idToken(context.Background(), p, raw, Checks{}, true); err == nil {
 			t.Fatalf("accepted a token the key did not sign: %q", raw)
 		}
 	})

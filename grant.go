@@ -117,123 +117,66 @@ func (t *Tokens) identity() Identity {
 	}
 }
 
-// AuthorizationCodeGrant validates the authorization response in r (query
-// for GET, form body for POST), redeems its code with PKCE at the token
-// endpoint, validates the token response and the ID token, and returns the
-// tokens. It mirrors openid-client's authorizationCodeGrant (the README
-// has a table of the differences); tokenParams are extra token endpoint
-// parameters (for instance RFC 8707 resource), over which the protocol's
-// own (grant_type, code, redirect_uri, code_verifier, client
-// authentication) are set. With [Checks.DPoPKey] or [Options.DPoP] the
-// tokens are DPoP-bound; [Tokens.DPoPKey] and [Tokens.Transport] use them.
-// [Middleware.Callback] uses it; call it yourself for custom flows.
-//
-// The order of checks trusts nothing before it passed: duplicated or
-// oversized parameters, state, RFC 9207 iss, then the error response, then
-// the code. The code is never redeemed when state or iss fail. Every
-// returned error matches a sentinel of this package or is a
-// [*ProviderError].
-func (m *Middleware) AuthorizationCodeGrant(ctx context.Context, r *http.Request, checks Checks, tokenParams url.Values) (*Tokens, error) {
-	var dk *dpopKey
-	var err error
-	switch {
-	case checks.DPoPKey != nil:
-		dk, err = dpopKeyFrom(checks.DPoPKey)
-	case m.opts.DPoP:
-		if dk, err = newDPoPKey(); err != nil {
-			err = fmt.Errorf("%w: making a DPoP key: %w", ErrInvalidChecks, err)
-		}
-	}
+// grant checks the authorization response parameters (state, RFC 9207
+// iss, the error response, the code) and redeems the code with dk, the
+// grant's DPoP key (nil: Bearer). With JARM, jarm is set: the signed iss
+// has been checked already.
+func (tc *tokenClient) grant(ctx context.Context, p *provider, params url.Values, checks Checks, tokenParams url.Values, dk *dpopKey, jarm bool) (*Tokens, error) {
+	code, err := tc.checkResponse(p, params, checks, jarm)
 	if err != nil {
 		return nil, err
 	}
-	return m.grant(ctx, r, checks, tokenParams, dk)
-}
-
-// grant reads the authorization response of r and runs the grant with
-// dk, the DPoP key of the grant (nil: Bearer).
-func (m *Middleware) grant(ctx context.Context, r *http.Request, checks Checks, tokenParams url.Values, dk *dpopKey) (*Tokens, error) {
-	params, p, err := m.authorizationResponse(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	return m.grantWith(ctx, p, params, checks, tokenParams, dk)
-}
-
-// authorizationResponse reads the authorization response parameters of r
-// (query or form body; with JARM, from the verified response JWT).
-func (m *Middleware) authorizationResponse(ctx context.Context, r *http.Request) (url.Values, *provider, error) {
-	params, err := callbackParams(r, m.opts.Limits)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !m.jarm() && params.Has("response") {
-		return nil, nil, fmt.Errorf("%w: a JARM response parameter, and JARM is not in use", ErrInvalidCallback)
-	}
-	p, err := m.provider(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	if m.jarm() {
-		// JARM: the signed response is checked before anything in it.
-		if params, err = m.openJARM(ctx, p, params); err != nil {
-			return nil, nil, err
-		}
-	}
-	// The code flow returns a code, never tokens (an injected implicit or
-	// hybrid response).
-	for _, name := range []string{"id_token", "access_token"} {
-		if params.Has(name) {
-			return nil, nil, fmt.Errorf("%w: %s in an authorization code response", ErrInvalidCallback, name)
-		}
-	}
-	return params, p, nil
-}
-
-// grantWith checks the response parameters and redeems the code.
-func (m *Middleware) grantWith(ctx context.Context, p *provider, params url.Values, checks Checks, tokenParams url.Values, dk *dpopKey) (*Tokens, error) {
-	if checks.State == "" || checks.CodeVerifier == "" {
-		return nil, fmt.Errorf("%w: the expected state and the PKCE code verifier are required", ErrInvalidChecks)
-	}
-	if subtle.ConstantTimeCompare([]byte(params.Get("state")), []byte(checks.State)) != 1 {
-		return nil, ErrStateMismatch
-	}
-	// With JARM, openJARM has checked the signed iss already.
-	if iss, ok := params["iss"]; ok && !m.jarm() {
-		if !m.issuerParamOK(p, iss[0]) {
-			return nil, ErrIssuerMismatch
-		}
-	} else if !ok && p.issParameter && !m.jarm() {
-		return nil, fmt.Errorf("%w: iss parameter missing", ErrIssuerMismatch)
-	}
-	if code := params.Get("error"); code != "" {
-		return nil, &ProviderError{Code: code, Description: params.Get("error_description"), URI: params.Get("error_uri")}
-	}
-	code := params.Get("code")
-	if code == "" {
-		return nil, fmt.Errorf("%w: code missing", ErrInvalidCallback)
-	}
-
 	form := url.Values{
 		"grant_type":    {"authorization_code"},
 		"code":          {code},
-		"redirect_uri":  {m.opts.RedirectURL},
+		"redirect_uri":  {tc.redirectURL},
 		"code_verifier": {checks.CodeVerifier},
 	}
 	// The protocol's own parameters are set over the caller's, as
 	// openid-client does: a reserved name in tokenParams is dropped
 	// (Options.TokenParams refuses them in New).
-	for _, set := range []url.Values{m.opts.TokenParams, tokenParams} {
+	for _, set := range []url.Values{tc.tokenParams, tokenParams} {
 		for k, vs := range set {
 			if !slices.Contains(reservedTokenParams, k) {
 				form[k] = append(form[k], vs...)
 			}
 		}
 	}
-	tr, err := m.tokenRequest(ctx, p, form, dk)
+	tr, err := tc.request(ctx, p, form, dk)
 	if err != nil {
 		return nil, err
 	}
+	return tc.tokens(ctx, p, tr, checks, dk)
+}
+
+// checkResponse applies the checks that come before the code is redeemed,
+// in an order that trusts nothing before it passed, and returns the code.
+func (tc *tokenClient) checkResponse(p *provider, params url.Values, checks Checks, jarm bool) (string, error) {
+	if checks.State == "" || checks.CodeVerifier == "" {
+		return "", fmt.Errorf("%w: the expected state and the PKCE code verifier are required", ErrInvalidChecks)
+	}
+	if subtle.ConstantTimeCompare([]byte(params.Get("state")), []byte(checks.State)) != 1 {
+		return "", ErrStateMismatch
+	}
+	if iss, ok := params["iss"]; ok && !jarm {
+		if !tc.verify.tenant.issuerParamOK(p.issuer, iss[0]) {
+			return "", ErrIssuerMismatch
+		}
+	} else if !ok && p.issParameter && !jarm {
+		return "", fmt.Errorf("%w: iss parameter missing", ErrIssuerMismatch)
+	}
+	if code := params.Get("error"); code != "" {
+		return "", &ProviderError{Code: code, Description: params.Get("error_description"), URI: params.Get("error_uri")}
+	}
+	code := params.Get("code")
+	if code == "" {
+		return "", fmt.Errorf("%w: code missing", ErrInvalidCallback)
+	}
+	return code, nil
+}
+
+// tokens checks a token response of the code grant and its ID token.
+func (tc *tokenClient) tokens(ctx context.Context, p *provider, tr *tokenResponse, checks Checks, dk *dpopKey) (*Tokens, error) {
 	if !tokenTypeOK(tr.TokenType, dk) {
 		return nil, fmt.Errorf("%w: token_type %q", ErrInvalidTokenResponse, tr.TokenType)
 	}
@@ -242,18 +185,18 @@ func (m *Middleware) grantWith(ctx context.Context, p *provider, params url.Valu
 		TokenType:    tr.TokenType,
 		RefreshToken: tr.RefreshToken,
 		Scope:        tr.Scope,
-		now:          m.opts.Now,
+		Expiry:       tr.ExpiresIn.expiry(tc.now()),
+		now:          tc.now,
 		dpop:         dk,
+		noLifetime:   tr.ExpiresIn.set && tr.ExpiresIn.seconds == 0,
 	}
-	t.Expiry = tr.ExpiresIn.expiry(m.opts.Now())
-	t.noLifetime = tr.ExpiresIn.set && tr.ExpiresIn.seconds == 0
 	if tr.IDToken == "" {
 		if checks.IDTokenExpected || checks.Nonce != "" || checks.MaxAge > 0 || len(checks.ACRValues) > 0 {
 			return nil, fmt.Errorf("%w: id_token missing", ErrInvalidTokenResponse)
 		}
 		return t, nil
 	}
-	c, err := m.verifyIDToken(ctx, p, tr.IDToken, checks, false)
+	c, err := tc.verify.idToken(ctx, p, tr.IDToken, checks, false)
 	if err != nil {
 		return nil, err
 	}
@@ -265,49 +208,4 @@ func (m *Middleware) grantWith(ctx context.Context, p *provider, params url.Valu
 // (RFC 9449 §5; a provider that does not bind the token answers Bearer).
 func tokenTypeOK(typ string, dk *dpopKey) bool {
 	return strings.EqualFold(typ, "Bearer") || dk != nil && strings.EqualFold(typ, "DPoP")
-}
-
-// callbackParams reads the authorization response parameters: the query of
-// a GET, the form body of a POST. A parameter given twice, an oversized
-// one (Limits), or any other method is refused.
-func callbackParams(r *http.Request, lim Limits) (url.Values, error) {
-	var raw string
-	switch r.Method {
-	case http.MethodGet:
-		raw = r.URL.RawQuery
-	case http.MethodPost:
-		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-			return nil, fmt.Errorf("%w: content type %q", ErrInvalidCallback, ct)
-		}
-		if r.PostForm != nil {
-			return checkParams(r.PostForm, lim)
-		}
-		r.Body = http.MaxBytesReader(nil, r.Body, int64(lim.MaxRequestBytes))
-		if err := r.ParseForm(); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrInvalidCallback, err)
-		}
-		return checkParams(r.PostForm, lim)
-	default:
-		return nil, fmt.Errorf("%w: method %s", ErrInvalidCallback, r.Method)
-	}
-	if len(raw) > lim.MaxRequestBytes {
-		return nil, fmt.Errorf("%w: query too long", ErrInvalidCallback)
-	}
-	v, err := url.ParseQuery(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidCallback, err)
-	}
-	return checkParams(v, lim)
-}
-
-func checkParams(v url.Values, lim Limits) (url.Values, error) {
-	for k, vs := range v {
-		if len(vs) != 1 {
-			return nil, fmt.Errorf("%w: parameter %q repeated", ErrInvalidCallback, k)
-		}
-		if len(vs[0]) > lim.MaxParamBytes {
-			return nil, fmt.Errorf("%w: parameter %q too long", ErrInvalidCallback, k)
-		}
-	}
-	return v, nil
 }

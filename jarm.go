@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
-	"strings"
 
-	jose "github.com/go-jose/go-jose/v4"
 	josejson "github.com/go-jose/go-jose/v4/json"
 )
 
@@ -16,15 +14,13 @@ import (
 // provider signs the authorization response; the signature, iss, aud and
 // exp are checked before anything in it is read.
 
-func (m *Middleware) jarm() bool { return strings.HasSuffix(m.opts.ResponseMode, "jwt") }
-
 // jarmClaims are the response JWT's own claims; the rest are the response
 // parameters.
 var jarmClaims = []string{"aud", "exp", "iat", "nbf", "jti"}
 
-// openJARM verifies the response parameter and returns the authorization
-// response parameters it carries (iss among them).
-func (m *Middleware) openJARM(ctx context.Context, p *provider, params url.Values) (url.Values, error) {
+// jarmResponse verifies the response parameter and returns the
+// authorization response parameters it carries (iss among them).
+func (v *verifier) jarmResponse(ctx context.Context, p *provider, params url.Values) (url.Values, error) {
 	raw := params.Get("response")
 	if raw == "" || len(params) != 1 {
 		return nil, fmt.Errorf("%w: a JARM response is one response parameter", ErrInvalidCallback)
@@ -32,7 +28,7 @@ func (m *Middleware) openJARM(ctx context.Context, p *provider, params url.Value
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: JARM response: "+format, append([]any{ErrInvalidCallback}, a...)...)
 	}
-	if len(raw) > m.opts.Limits.MaxTokenBytes {
+	if len(raw) > v.maxTokenBytes {
 		return nil, bad("too large")
 	}
 	_, payload, err := p.verifyJWT(ctx, p.jarmVerifier, p.jarmAlgs, raw, idToken)
@@ -50,43 +46,17 @@ func (m *Middleware) openJARM(ctx context.Context, p *provider, params url.Value
 	if err := josejson.Unmarshal(payload, &claims); err != nil {
 		return nil, bad("%v", err)
 	}
-	if !m.issuerParamOK(p, std.Issuer) {
+	if !v.tenant.issuerParamOK(p.issuer, std.Issuer) {
 		return nil, fmt.Errorf("%w: JARM response from %q", ErrIssuerMismatch, std.Issuer)
 	}
-	if err := m.checkAudienceExpiry(&std); err != nil {
+	if err := v.audienceExpiry(&std); err != nil {
 		return nil, bad("%v", err)
 	}
 	out := url.Values{}
-	for k, v := range claims {
-		if s, ok := v.(string); ok && !slices.Contains(jarmClaims, k) {
+	for k, val := range claims {
+		if s, ok := val.(string); ok && !slices.Contains(jarmClaims, k) {
 			out.Set(k, s)
 		}
 	}
 	return out, nil
-}
-
-// idTokenKeyAlgs and idTokenEncs are the JWE algorithms accepted for
-// encrypted ID tokens.
-var (
-	idTokenKeyAlgs = []jose.KeyAlgorithm{jose.RSA_OAEP, jose.RSA_OAEP_256,
-		jose.ECDH_ES, jose.ECDH_ES_A128KW, jose.ECDH_ES_A192KW, jose.ECDH_ES_A256KW}
-	idTokenEncs = []jose.ContentEncryption{jose.A128GCM, jose.A192GCM, jose.A256GCM,
-		jose.A128CBC_HS256, jose.A192CBC_HS384, jose.A256CBC_HS512}
-)
-
-// decryptIDToken opens an encrypted (nested) ID token with
-// Options.DecryptionKey and returns the signed token inside.
-func (m *Middleware) decryptIDToken(raw string) (string, error) {
-	if m.opts.DecryptionKey == nil {
-		return "", fmt.Errorf("%w: encrypted, and no DecryptionKey is configured", ErrInvalidIDToken)
-	}
-	jwe, err := jose.ParseEncryptedCompact(raw, idTokenKeyAlgs, idTokenEncs)
-	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrInvalidIDToken, err)
-	}
-	inner, err := jwe.Decrypt(m.opts.DecryptionKey)
-	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrInvalidIDToken, err)
-	}
-	return string(inner), nil
 }

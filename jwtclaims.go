@@ -121,31 +121,31 @@ func (d *numericDate) time() time.Time {
 	return time.Unix(int64(sec), int64(frac*1e9))
 }
 
-// checkIssuerAudienceExpiry applies the checks ID and logout tokens share:
-// iss is the provider's (unless a tenant template compares it later), and
-// checkAudienceExpiry.
-func (m *Middleware) checkIssuerAudienceExpiry(p *provider, c *jwtClaims) error {
-	if m.opts.TenantIssuer == "" && c.Issuer != p.issuer && !googleIssuer(p.issuer, c.Issuer) {
+// issuerAudienceExpiry applies the checks ID and logout tokens share: iss
+// is the provider's (unless a tenant template compares it later), and
+// audienceExpiry.
+func (v *verifier) issuerAudienceExpiry(p *provider, c *jwtClaims) error {
+	if !v.tenant.on() && c.Issuer != p.issuer && !googleIssuer(p.issuer, c.Issuer) {
 		return fmt.Errorf("iss %.64q is not the provider's", c.Issuer)
 	}
-	return m.checkAudienceExpiry(c)
+	return v.audienceExpiry(c)
 }
 
-// checkAudienceExpiry applies the checks every JWT from the provider
-// shares: aud names the client, exp is present and not past, nbf (when
-// present) not ahead, each with the clock skew.
-func (m *Middleware) checkAudienceExpiry(c *jwtClaims) error {
-	if !slices.Contains(c.Audience, m.opts.ClientID) {
+// audienceExpiry applies the checks every JWT from the provider shares:
+// aud names the client, exp is present and not past, nbf (when present)
+// not ahead, each with the clock skew.
+func (v *verifier) audienceExpiry(c *jwtClaims) error {
+	if !slices.Contains(c.Audience, v.clientID) {
 		return errors.New("aud does not name the client")
 	}
-	now, skew := m.opts.Now(), m.opts.ClockSkew
+	now := v.now()
 	if c.Expiry == nil {
 		return errors.New("exp missing")
 	}
-	if c.Expiry.time().Before(now.Add(-skew)) {
+	if c.Expiry.time().Before(now.Add(-v.skew)) {
 		return errors.New("expired")
 	}
-	if c.NotBefore != nil && c.NotBefore.time().After(now.Add(skew)) {
+	if c.NotBefore != nil && c.NotBefore.time().After(now.Add(v.skew)) {
 		return errors.New("not valid yet (nbf)")
 	}
 	return nil

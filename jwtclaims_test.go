@@ -17,7 +17,7 @@ func TestGoogleIssuerWithoutScheme(t *testing.T) {
 	}
 	exp := numericDate(now.Add(time.Hour).Unix())
 	check := func(issuer, iss string) error {
-		return m.checkIssuerAudienceExpiry(&provider{issuer: issuer},
+		return m.verify.issuerAudienceExpiry(&provider{issuer: issuer},
 			&jwtClaims{Issuer: iss, Audience: audience{"c"}, Expiry: &exp})
 	}
 	for _, iss := range []string{"https://accounts.google.com", "accounts.google.com"} {

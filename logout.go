@@ -1,12 +1,9 @@
 package oidcmw
 
 import (
-	"context"
 	"crypto/rand"
-	"fmt"
 	"net/http"
 	"net/url"
-	"time"
 )
 
 // Logout ends the session: it deletes it from the store (the old cookie is
@@ -34,11 +31,11 @@ func (m *Middleware) handleLogout(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	ctx := r.Context()
 	var idToken, refreshToken string
-	if c, err := r.Cookie(m.sessionName); err == nil && validToken(c.Value) {
-		key := sessionKey(c.Value)
-		if b, found, err := m.getFresh(ctx, key); err == nil && found {
+	if token := cookieValue(r, m.sess.sessionName); validToken(token) {
+		key := sessionKey(token)
+		if b, found, err := m.sess.getFresh(ctx, key); err == nil && found {
 			var rec sessionRecord
-			if m.decode(b, key, &rec) == nil {
+			if m.sess.decode(b, key, &rec) == nil {
 				idToken, refreshToken = rec.id.IDToken, rec.id.RefreshToken
 			}
 		}
@@ -48,49 +45,41 @@ func (m *Middleware) handleLogout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	clear := m.sessionCookie("")
+	clear := m.sess.sessionCookie("")
 	clear.MaxAge = -1
 	http.SetCookie(w, clear)
 
 	target := m.opts.PostLogoutRedirectURL
-	p, err := m.provider(ctx)
+	p, err := m.disc.get(ctx)
 	if err != nil {
 		m.opts.Logger.WarnContext(ctx, "oidcmw: logged out locally only", "err", err)
 	}
 	if err == nil && m.opts.RevokeOnLogout && refreshToken != "" && p.revocationURL != "" {
-		if err := m.revoke(ctx, p, refreshToken); err != nil {
+		if err := m.tokens.revoke(ctx, p, refreshToken); err != nil {
 			m.opts.Logger.WarnContext(ctx, "oidcmw: could not revoke the refresh token", "err", err)
 		}
 	}
 	if err == nil && p.endSessionURL != "" {
-		if u, err := url.Parse(p.endSessionURL); err == nil {
-			q := u.Query()
-			q.Set("client_id", m.opts.ClientID)
-			q.Set("post_logout_redirect_uri", m.opts.PostLogoutRedirectURL)
-			q.Set("state", rand.Text())
-			if idToken != "" {
-				q.Set("id_token_hint", idToken)
-			}
-			u.RawQuery = q.Encode()
-			target = u.String()
-		}
+		target = endSessionURL(p.endSessionURL, m.opts.ClientID, m.opts.PostLogoutRedirectURL, idToken)
 	}
 	w.Header().Set("Location", target)
 	w.WriteHeader(http.StatusSeeOther)
 }
 
-// revoke revokes a refresh token (RFC 7009 §2.1), authenticating the
-// client the way the token endpoint does.
-func (m *Middleware) revoke(ctx context.Context, p *provider, token string) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	form := url.Values{"token": {token}, "token_type_hint": {"refresh_token"}}
-	_, status, _, err := m.postForm(ctx, p, p.revocationURL, form, nil)
+// endSessionURL is the RP-Initiated Logout request (§2) at endpoint; the
+// endpoint itself when it does not parse.
+func endSessionURL(endpoint, clientID, postLogout, idToken string) string {
+	u, err := url.Parse(endpoint)
 	if err != nil {
-		return err
+		return endpoint
 	}
-	if status != http.StatusOK {
-		return fmt.Errorf("revocation endpoint answered %d", status)
+	q := u.Query()
+	q.Set("client_id", clientID)
+	q.Set("post_logout_redirect_uri", postLogout)
+	q.Set("state", rand.Text())
+	if idToken != "" {
+		q.Set("id_token_hint", idToken)
 	}
-	return nil
+	u.RawQuery = q.Encode()
+	return u.String()
 }

@@ -3,38 +3,37 @@ package oidcmw
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-	"golang.org/x/oauth2"
 	"golang.org/x/sync/singleflight"
 )
 
-// Middleware puts OpenID Connect login in front of HTTP handlers: [Middleware.Guard]
-// protects routes, [Middleware.Login] starts a login, [Middleware.Callback] completes it,
-// [Middleware.Logout] ends it. Build it
+// Middleware puts OpenID Connect login in front of HTTP handlers:
+// [Middleware.Guard] protects routes, [Middleware.Login] starts a login,
+// [Middleware.Callback] completes it, [Middleware.Logout] ends it. Build it
 // with [New]; it is immutable and safe for concurrent use.
+//
+// It only composes its parts, each built once in New from the options it
+// needs: discovery (provider metadata and keys), the verifier (ID tokens,
+// logout tokens, JARM), the token client (token, PAR, revocation and
+// UserInfo endpoints), the sessions (store, records, cookies) and the
+// login starter (authorization requests).
 type Middleware struct {
-	opts         Options
-	secure       bool   // RedirectURL is https: Secure cookies, __Host- prefix
-	sessionName  string // session cookie name
-	loginName    string // login (browser binding) cookie name prefix
-	callbackPath string
-	disc         discovery
-	logout       http.Handler       // handleLogout behind CrossOriginProtection
-	seal         *sealer            // nil: records stored as they are
-	flights      singleflight.Group // in-process session updates (refresh), by store key
-	nonces       dpopNonces         // the token endpoint's DPoP nonce
-	clientAlg    jose.SignatureAlgorithm
-	clientKID    string
+	opts    Options
+	mode    responseMode
+	tenant  tenantRule
+	disc    *discovery
+	verify  *verifier
+	tokens  *tokenClient
+	sess    *sessions
+	login   *loginStarter
+	logout  http.Handler       // handleLogout behind CrossOriginProtection
+	flights singleflight.Group // in-process session updates (refresh), by store key
 }
 
 // New validates opts and returns a Middleware. It does no network I/O:
@@ -45,31 +44,63 @@ func New(opts Options) (*Middleware, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, _ := url.Parse(o.RedirectURL) // checked by normalize
+	m := &Middleware{opts: o, tenant: tenantRule{template: o.TenantIssuer, allowed: o.AllowedTenants}}
+	m.mode, _ = parseResponseMode(o.ResponseMode) // checked by normalize
+	auth, _ := o.clientAuth()                     // checked by normalize
+	m.disc = &discovery{issuer: o.Issuer, tenant: m.tenant, clientID: o.ClientID, auth: auth,
+		client: o.HTTPClient, limits: o.Limits, now: o.Now, logger: o.Logger}
+	m.verify = &verifier{clientID: o.ClientID, now: o.Now, skew: o.ClockSkew,
+		maxTokenBytes: o.Limits.MaxTokenBytes, tenant: m.tenant, decryptionKey: o.DecryptionKey}
+	if m.tokens, err = newTokenClient(&o, m.verify); err != nil {
+		return nil, err
+	}
+	if m.sess, err = newSessions(&o, m.mode); err != nil {
+		return nil, err
+	}
+	m.login = &loginStarter{issuer: o.Issuer, clientID: o.ClientID, redirectURL: o.RedirectURL,
+		scope: strings.Join(o.Scopes, " "), offline: slices.Contains(o.Scopes, "offline_access"),
+		mode: m.mode, authParams: o.AuthParams, loginParams: o.LoginParams, omitConsent: o.OmitConsentPrompt,
+		maxAge: o.MaxAge, loginTimeout: o.LoginTimeout, dpop: o.DPoP, par: o.PAR, requestObject: o.RequestObject,
+		now: o.Now, tokens: m.tokens, sess: m.sess}
+	m.logout = http.NewCrossOriginProtection().Handler(http.HandlerFunc(m.handleLogout))
+	return m, nil
+}
+
+// newTokenClient builds the token client of o.
+func newTokenClient(o *Options, v *verifier) (*tokenClient, error) {
+	tc := &tokenClient{client: o.HTTPClient, clientID: o.ClientID, secret: o.ClientSecret, key: o.ClientKey,
+		redirectURL: o.RedirectURL, tokenParams: o.TokenParams, maxDoc: o.Limits.MaxDocumentBytes, now: o.Now, verify: v}
+	if o.ClientKey == nil {
+		return tc, nil
+	}
+	var err error
+	if tc.keyAlg, err = signingAlg(o.ClientKey); err != nil {
+		return nil, err
+	}
+	if tc.keyID = o.ClientKeyID; tc.keyID == "" {
+		if tc.keyID, err = thumbprint(o.ClientKey.Public()); err != nil {
+			return nil, err
+		}
+	}
+	return tc, nil
+}
+
+// newSessions builds the sessions of o: cookies get the __Host- prefix and
+// Secure over https (decided by RedirectURL, never by a request).
+func newSessions(o *Options, mode responseMode) (*sessions, error) {
 	seal, err := newSealer(o.SecretKeys)
 	if err != nil {
 		return nil, err
 	}
-	m := &Middleware{opts: o, secure: u.Scheme == "https", callbackPath: u.EscapedPath(), seal: seal}
-	if o.ClientKey != nil {
-		if m.clientAlg, err = signingAlg(o.ClientKey); err != nil {
-			return nil, err
-		}
-		if m.clientKID = o.ClientKeyID; m.clientKID == "" {
-			if m.clientKID, err = thumbprint(o.ClientKey.Public()); err != nil {
-				return nil, err
-			}
-		}
+	u, _ := url.Parse(o.RedirectURL) // checked by normalize
+	ss := &sessions{store: o.Store, seal: seal, now: o.Now, logger: o.Logger, idle: o.IdleTimeout,
+		absolute: o.AbsoluteTimeout, refreshMargin: o.RefreshMargin, loginTimeout: o.LoginTimeout,
+		maxPending: o.MaxPendingLogins, secure: u.Scheme == "https", formPost: mode.formPost()}
+	ss.sessionName, ss.loginName = o.CookieName, o.CookieName+"_login"
+	if ss.secure {
+		ss.sessionName, ss.loginName = "__Host-"+ss.sessionName, "__Host-"+ss.loginName
 	}
-	if m.callbackPath == "" {
-		m.callbackPath = "/"
-	}
-	m.logout = http.NewCrossOriginProtection().Handler(http.HandlerFunc(m.handleLogout))
-	m.sessionName, m.loginName = o.CookieName, o.CookieName+"_login"
-	if m.secure {
-		m.sessionName, m.loginName = "__Host-"+m.sessionName, "__Host-"+m.loginName
-	}
-	return m, nil
+	return ss, nil
 }
 
 // Guard is the middleware: it calls next with the signed-in [Identity] in
@@ -87,6 +118,16 @@ func New(opts Options) (*Middleware, error) {
 // access token is valid, then answered with 503.
 func (m *Middleware) Guard(next http.Handler) http.Handler { return m.guard(next, nil) }
 
+// Require returns a guard for routes that need req. It behaves like
+// [Middleware.Guard] and, when the session does not meet req, starts a new
+// login with max_age and acr_values for browser navigations (the callback
+// then checks auth_time and acr) or answers API calls 401 with RFC 9470's
+// WWW-Authenticate: Bearer error="insufficient_user_authentication".
+func (m *Middleware) Require(req Requirement) func(http.Handler) http.Handler {
+	req.ACRValues = slices.Clone(req.ACRValues)
+	return func(next http.Handler) http.Handler { return m.guard(next, &req) }
+}
+
 func (m *Middleware) guard(next http.Handler, req *Requirement) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := m.activeSession(r)
@@ -94,7 +135,7 @@ func (m *Middleware) guard(next http.Handler, req *Requirement) http.Handler {
 			m.fail(w, r, err)
 			return
 		}
-		if s == nil || (req != nil && !m.satisfies(&s.rec, req)) {
+		if s == nil || (req != nil && !req.satisfiedBy(&s.rec.id, m.opts.ClockSkew, m.opts.Now())) {
 			m.unauthenticated(w, r, s != nil, req)
 			return
 		}
@@ -127,8 +168,8 @@ func (m *Middleware) unauthenticated(w http.ResponseWriter, r *http.Request, has
 // when there is none, or when it belongs to another provider's middleware
 // sharing the store (see [Providers]).
 func (m *Middleware) activeSession(r *http.Request) (*liveSession, error) {
-	s, err := m.loadSession(r)
-	if err != nil || s == nil || !m.owns(s.rec.id.Issuer) {
+	s, err := m.sess.load(r)
+	if err != nil || s == nil || !m.tenant.owns(m.opts.Issuer, s.rec.id.Issuer) {
 		return nil, err
 	}
 	s, err = m.maintain(r.Context(), s)
@@ -166,21 +207,7 @@ func (m *Middleware) Login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
 		return
 	}
-	q := r.URL.Query()
-	lo := loginOptions{returnTo: safeReturnTo(q.Get("return_to"))}
-	for _, name := range m.opts.LoginParams {
-		if v := q.Get(name); v != "" && len(v) <= 256 && !hasControl(v) {
-			if lo.params == nil {
-				lo.params = url.Values{}
-			}
-			lo.params.Set(name, v)
-		}
-	}
-	m.startLogin(w, r, lo)
-}
-
-func hasControl(s string) bool {
-	return strings.IndexFunc(s, func(c rune) bool { return c < ' ' || c == 0x7f }) >= 0
+	m.startLogin(w, r, m.login.options(r.URL.Query()))
 }
 
 // isNavigation tells a top-level browser navigation from an API call:
@@ -199,127 +226,52 @@ func isNavigation(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
-// startLogin saves a pending login (fresh state, nonce and PKCE verifier,
-// keyed by state, bound to this browser by the login cookie) and redirects
-// to the authorization endpoint.
+// startLogin saves a pending login bound to this browser by the login
+// cookie and redirects to the authorization endpoint.
 func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, lo loginOptions) {
 	ctx := r.Context()
-	p, err := m.provider(ctx)
+	p, err := m.disc.get(ctx)
 	if err != nil {
 		m.fail(w, r, err)
 		return
 	}
-	binding := m.browserBinding(r)
+	binding := m.sess.browserBinding(r)
 	if binding == "" {
 		binding = rand.Text()
 	}
-	maxAge := m.opts.MaxAge
-	if lo.maxAge > 0 {
-		maxAge = lo.maxAge
-	}
-	var dk *dpopKey
-	if m.opts.DPoP {
-		if dk, err = newDPoPKey(); err != nil {
-			m.fail(w, r, err)
-			return
-		}
-	}
-	rec := pendingRecord{
-		issuer:   m.opts.Issuer,
-		dpop:     dk.marshal(),
-		state:    rand.Text(),
-		binding:  binding,
-		nonce:    rand.Text(),
-		verifier: oauth2.GenerateVerifier(),
-		returnTo: lo.returnTo,
-		maxAge:   int64(maxAge.Seconds()),
-		acr:      strings.Join(lo.acr, " "),
-		expires:  m.opts.Now().Add(m.opts.LoginTimeout).UnixNano(),
-	}
-	// The record outlives LoginTimeout a little so that a late callback is
-	// told "expired" rather than "unknown state".
-	pkey := pendingKey(rec.state)
-	if err := m.opts.Store.Put(ctx, pkey, m.seal.seal(rec.marshal(), pkey), m.opts.LoginTimeout+pendingGrace); err != nil {
-		m.fail(w, r, storeError(err))
-		return
-	}
-	if err := m.capPending(ctx, binding, rec.state); err != nil {
-		m.fail(w, r, err)
-		return
-	}
-	http.SetCookie(w, m.loginCookie(binding))
-
-	params := url.Values{
-		"response_type":         {"code"},
-		"client_id":             {m.opts.ClientID},
-		"redirect_uri":          {m.opts.RedirectURL},
-		"scope":                 {strings.Join(m.opts.Scopes, " ")},
-		"state":                 {rec.state},
-		"nonce":                 {rec.nonce},
-		"code_challenge":        {oauth2.S256ChallengeFromVerifier(rec.verifier)},
-		"code_challenge_method": {"S256"},
-	}
-	if m.opts.ResponseMode != "query" {
-		params.Set("response_mode", m.opts.ResponseMode)
-	}
-	if rec.maxAge > 0 {
-		params.Set("max_age", strconv.FormatInt(rec.maxAge, 10))
-	}
-	if rec.acr != "" {
-		params.Set("acr_values", rec.acr)
-	}
-	for _, set := range []url.Values{m.opts.AuthParams, lo.params} {
-		for k, vs := range set {
-			params[k] = vs
-		}
-	}
-	// OIDC Core §11: offline_access needs consent; providers that follow it
-	// (oidc-provider, Keycloak) issue no refresh token without prompt=consent.
-	if slices.Contains(m.opts.Scopes, "offline_access") && !params.Has("prompt") && !m.opts.OmitConsentPrompt {
-		params.Set("prompt", "consent")
-	}
-	target, err := m.authorizationURL(ctx, p, params)
+	target, err := m.login.start(ctx, p, binding, lo)
 	if err != nil {
 		m.fail(w, r, err)
 		return
 	}
+	http.SetCookie(w, m.sess.loginCookie(binding))
 	noStore(w)
 	w.Header().Set("Location", target)
 	w.WriteHeader(http.StatusFound)
 }
 
-// loginOptions are what a login is started with.
-type loginOptions struct {
-	returnTo string
-	maxAge   time.Duration // step-up; 0: Options.MaxAge
-	acr      []string      // step-up acr_values
-	params   url.Values    // per-request parameters from Options.LoginParams
+// Discover fetches the provider's metadata and keys now instead of on
+// first use, and reports what is wrong (unreachable, issuer mismatch, no
+// usable key). Call it at startup to fail fast on bad configuration; the
+// middleware works without it.
+func (m *Middleware) Discover(ctx context.Context) error {
+	p, err := m.disc.get(ctx)
+	if err != nil {
+		return err
+	}
+	return p.keys.ensure(ctx)
 }
 
-// capPending keeps the list of one browser's pending states and drops the
-// oldest beyond MaxPendingLogins. The list is advisory: losing an update to
-// a concurrent login only loosens the cap; every pending login still
-// expires.
-func (m *Middleware) capPending(ctx context.Context, binding, state string) error {
-	st := m.opts.Store
-	key := bindingKey(binding)
-	b, _, err := st.Get(ctx, key)
+// UserInfo fetches the provider's UserInfo response for id, with its access
+// token in the Authorization header (DPoP-bound when Options.DPoP made it
+// so), and checks that its sub is id's. It is what Options.FetchUserInfo
+// does at login; call it for fresh claims.
+func (m *Middleware) UserInfo(ctx context.Context, id *Identity) (json.RawMessage, error) {
+	p, err := m.disc.get(ctx)
 	if err != nil {
-		return storeError(err)
+		return nil, err
 	}
-	states := append(strings.Fields(string(b)), state)
-	if drop := len(states) - m.opts.MaxPendingLogins; drop > 0 {
-		for _, s := range states[:drop] {
-			if err := st.Delete(ctx, pendingKey(s)); err != nil {
-				return storeError(err)
-			}
-		}
-		states = slices.Delete(states, 0, drop)
-	}
-	if err := st.Put(ctx, key, []byte(strings.Join(states, " ")), m.opts.LoginTimeout+pendingGrace); err != nil {
-		return storeError(err)
-	}
-	return nil
+	return m.tokens.userInfo(ctx, p, id)
 }
 
 // fail logs err with its stable reason code (for alerting; never a token,
@@ -335,79 +287,6 @@ func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
 			"status", status, "path", r.URL.Path, "err", err)
 	}
 	m.opts.ErrorHandler(w, r, err)
-}
-
-// record is what sessionRecord and pendingRecord have in common.
-type record interface{ unmarshal([]byte) error }
-
-// decode opens a stored value (when records are sealed) and parses it.
-func (m *Middleware) decode(b []byte, key string, rec record) error {
-	plain, err := m.seal.open(b, key)
-	if err != nil {
-		return err
-	}
-	return rec.unmarshal(plain)
-}
-
-// pendingGrace is how long a pending login record outlives LoginTimeout.
-const pendingGrace = time.Minute
-
-func storeError(err error) error { return &storeFailure{err} }
-
-type storeFailure struct{ err error }
-
-func (e *storeFailure) Error() string        { return "oidcmw: session store unavailable: " + e.err.Error() }
-func (e *storeFailure) Is(target error) bool { return target == ErrStoreUnavailable }
-func (e *storeFailure) Unwrap() error        { return e.err }
-
-// Store keys. A session is stored under a hash of its cookie value, so a
-// copy of the store holds no usable cookie.
-const (
-	sessionKeyPrefix = "oidcmw:s:"
-	sessionKeyLen    = len(sessionKeyPrefix) + 43 // base64 of a SHA-256
-)
-
-func sessionKey(token string) string {
-	return string(appendSessionKey(make([]byte, 0, sessionKeyLen), token))
-}
-
-func appendSessionKey(b []byte, token string) []byte {
-	sum := sha256.Sum256([]byte(token))
-	b = append(b, sessionKeyPrefix...)
-	return base64.RawURLEncoding.AppendEncode(b, sum[:])
-}
-
-// cookieValue returns the value of the named cookie without the
-// allocations of http.Request.Cookie; "" when there is none.
-func cookieValue(r *http.Request, name string) string {
-	for _, line := range r.Header["Cookie"] {
-		for line != "" {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			n, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-			if ok && n == name {
-				return v
-			}
-		}
-	}
-	return ""
-}
-
-func pendingKey(state string) string   { return "oidcmw:p:" + state }
-func bindingKey(binding string) string { return "oidcmw:b:" + binding }
-
-// validToken reports whether s looks like a value of crypto/rand.Text: 26
-// characters of the base32 alphabet. Anything else is not looked up.
-func validToken(s string) bool {
-	if len(s) != 26 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= 'A' && c <= 'Z' || c >= '2' && c <= '7') {
-			return false
-		}
-	}
-	return true
 }
 
 func noStore(w http.ResponseWriter) {

@@ -3,13 +3,16 @@ package oidcmw
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	jose "github.com/go-jose/go-jose/v4"
@@ -22,9 +25,10 @@ type provider struct {
 	issuer        string
 	authURL       string
 	tokenURL      string
+	tokenNonceKey nonceKey // where the token endpoint's DPoP nonce is kept
 	parURL        string
 	requirePAR    bool
-	authMethod    string // how the client authenticates (Options.ClientAuthMethod or discovery)
+	authMethod    clientAuth // how the client authenticates (Options.ClientAuthMethod or discovery)
 	jarmAlgs      []jose.SignatureAlgorithm
 	userinfoURL   string
 	endSessionURL string
@@ -61,23 +65,31 @@ var asymmetricAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS51
 
 // discovery fetches provider metadata lazily, once, sharing one fetch among
 // concurrent callers (singleflight). A failure is not cached: the next call
-// tries again.
+// tries again. It is built once in New.
 type discovery struct {
+	issuer   string
+	tenant   tenantRule
+	clientID string
+	auth     clientAuth // "": the first secret method the provider lists
+	client   *http.Client
+	limits   Limits
+	now      func() time.Time
+	logger   *slog.Logger
+
 	p      atomic.Pointer[provider]
 	flight singleflight.Group
 }
 
-// provider returns the discovered provider, fetching it if needed. The
-// fetch outlives a caller that gives up: others may be waiting; the HTTP
-// client's timeouts bound it. Each caller gets an error value of its own,
-// so that what one request does with it never reaches another.
-func (m *Middleware) provider(ctx context.Context) (*provider, error) {
-	d := &m.disc
+// get returns the discovered provider, fetching it if needed. The fetch
+// outlives a caller that gives up: others may be waiting; the HTTP client's
+// timeouts bound it. Each caller gets an error value of its own, so that
+// what one request does with it never reaches another.
+func (d *discovery) get(ctx context.Context) (*provider, error) {
 	if p := d.p.Load(); p != nil {
 		return p, nil
 	}
 	ch := d.flight.DoChan("discovery", func() (any, error) {
-		p, err := m.discover(context.WithoutCancel(ctx))
+		p, err := d.fetch(context.WithoutCancel(ctx))
 		if err == nil {
 			d.p.Store(p)
 		}
@@ -94,12 +106,13 @@ func (m *Middleware) provider(ctx context.Context) (*provider, error) {
 	}
 }
 
-func (m *Middleware) discover(ctx context.Context) (*provider, error) {
+// fetch reads and checks the discovery document and builds the provider.
+func (d *discovery) fetch(ctx context.Context) (*provider, error) {
 	var doc discoveryDoc
-	if err := getJSON(ctx, m.opts.HTTPClient, discoveryURL(m.opts.Issuer), m.opts.Limits.MaxDocumentBytes, &doc); err != nil {
+	if err := getJSON(ctx, d.client, discoveryURL(d.issuer), d.limits.MaxDocumentBytes, &doc); err != nil {
 		return nil, err
 	}
-	if want := m.expectedDiscoveryIssuer(); doc.Issuer != want {
+	if want := d.tenant.discoveryIssuer(d.issuer); doc.Issuer != want {
 		return nil, fmt.Errorf("issuer %q does not equal the configured %q", doc.Issuer, want)
 	}
 	for name, u := range map[string]string{"authorization_endpoint": doc.AuthorizationURL,
@@ -108,36 +121,20 @@ func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 			return nil, fmt.Errorf("%s %q is not an absolute URL", name, u)
 		}
 	}
-	algs := []string{"RS256"} // OIDC Discovery §3: RS256 when absent
-	if len(doc.IDTokenAlgs) > 0 {
-		algs = slices.DeleteFunc(slices.Clone(doc.IDTokenAlgs), func(a string) bool {
-			return !slices.Contains(asymmetricAlgs, a)
-		})
-		if len(algs) == 0 {
-			return nil, fmt.Errorf("no supported ID token algorithm in %q", doc.IDTokenAlgs)
-		}
+	idAlgs, err := signingAlgs(doc.IDTokenAlgs)
+	if err != nil {
+		return nil, fmt.Errorf("no supported ID token algorithm in %q", doc.IDTokenAlgs)
 	}
-	keys := newKeySet(doc.JWKSURL, m.opts.HTTPClient, m.opts.Now, m.opts.Limits, m.opts.Logger)
-	var idAlgs []jose.SignatureAlgorithm
-	for _, a := range algs {
-		idAlgs = append(idAlgs, jose.SignatureAlgorithm(a))
-	}
-	jarmAlgs := []jose.SignatureAlgorithm{jose.RS256} // JARM §5: RS256 when absent
-	if len(doc.AuthzAlgs) > 0 {
-		jarmAlgs = nil
-		for _, a := range doc.AuthzAlgs {
-			if slices.Contains(asymmetricAlgs, a) {
-				jarmAlgs = append(jarmAlgs, jose.SignatureAlgorithm(a))
-			}
-		}
-	}
+	jarmAlgs, _ := signingAlgs(doc.AuthzAlgs) // JARM §5, like Discovery §3: RS256 when absent
+	keys := newKeySet(doc.JWKSURL, d.client, d.now, d.limits, d.logger)
 	return &provider{
 		issuer:        doc.Issuer,
 		authURL:       doc.AuthorizationURL,
 		tokenURL:      doc.TokenURL,
+		tokenNonceKey: nonceKeyOf(doc.TokenURL),
 		parURL:        doc.PARURL,
 		requirePAR:    doc.RequirePAR,
-		authMethod:    m.authMethod(doc.AuthMethods),
+		authMethod:    d.authMethod(doc.AuthMethods),
 		jarmAlgs:      jarmAlgs,
 		userinfoURL:   doc.UserinfoURL,
 		endSessionURL: doc.EndSessionURL,
@@ -145,25 +142,43 @@ func (m *Middleware) discover(ctx context.Context) (*provider, error) {
 		issParameter:  doc.IssParameterSupported,
 		keys:          keys,
 		idAlgs:        idAlgs,
-		// Under a tenant template, checkTenantIssuer compares iss; JARM's
+		// Under a tenant template, tenantRule.check compares iss; JARM's
 		// iss follows RFC 9207 (issuerParamOK).
-		idVerifier:   newVerifier(doc.Issuer, keys, m.opts.ClientID, idAlgs, m.opts.TenantIssuer == "", m.opts.Now),
-		jarmVerifier: newVerifier(doc.Issuer, keys, m.opts.ClientID, jarmAlgs, false, m.opts.Now),
+		idVerifier:   newVerifier(doc.Issuer, keys, d.clientID, idAlgs, !d.tenant.on(), d.now),
+		jarmVerifier: newVerifier(doc.Issuer, keys, d.clientID, jarmAlgs, false, d.now),
 	}, nil
+}
+
+// signingAlgs keeps the asymmetric algorithms of an advertised list, RS256
+// when the list is empty; an error when none is left.
+func signingAlgs(advertised []string) ([]jose.SignatureAlgorithm, error) {
+	if len(advertised) == 0 {
+		return []jose.SignatureAlgorithm{jose.RS256}, nil
+	}
+	var algs []jose.SignatureAlgorithm
+	for _, a := range advertised {
+		if slices.Contains(asymmetricAlgs, a) {
+			algs = append(algs, jose.SignatureAlgorithm(a))
+		}
+	}
+	if len(algs) == 0 {
+		return nil, errors.New("no asymmetric algorithm")
+	}
+	return algs, nil
 }
 
 // authMethod is Options.ClientAuthMethod, or, for a client with a secret
 // and no explicit method, the first secret method the provider supports.
-func (m *Middleware) authMethod(supported []string) string {
-	if m.opts.ClientAuthMethod != "" {
-		return m.opts.ClientAuthMethod
+func (d *discovery) authMethod(supported []string) clientAuth {
+	if d.auth != "" {
+		return d.auth
 	}
-	for _, method := range []string{"client_secret_basic", "client_secret_post", "client_secret_jwt"} {
-		if slices.Contains(supported, method) {
+	for _, method := range []clientAuth{authSecretBasic, authSecretPost, authSecretJWT} {
+		if slices.Contains(supported, string(method)) {
 			return method
 		}
 	}
-	return "client_secret_basic" // RFC 8414 §2: the default when absent
+	return authSecretBasic // RFC 8414 §2: the default when absent
 }
 
 // discoveryURL follows OpenID Connect Discovery §4: a trailing slash of
@@ -171,18 +186,6 @@ func (m *Middleware) authMethod(supported []string) string {
 // issuer itself is compared exactly (Auth0's ends in a slash).
 func discoveryURL(issuer string) string {
 	return strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
-}
-
-// Discover fetches the provider's metadata and keys now instead of on
-// first use, and reports what is wrong (unreachable, issuer mismatch, no
-// usable key). Call it at startup to fail fast on bad configuration; the
-// middleware works without it.
-func (m *Middleware) Discover(ctx context.Context) error {
-	p, err := m.provider(ctx)
-	if err != nil {
-		return err
-	}
-	return p.keys.ensure(ctx)
 }
 
 // getJSON fetches a JSON document; anything but 200 with a JSON body of at

@@ -22,7 +22,7 @@ func TestDiscoveryKeepsOnlyAsymmetricAlgs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := m.provider(context.Background())
+	p, err := m.disc.get(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestAuthMethodFromDiscovery(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := m.authMethod(tc.supported); got != tc.want {
+		if got := m.disc.authMethod(tc.supported); string(got) != tc.want {
 			t.Errorf("explicit %q, supported %q: %q, want %q", tc.explicit, tc.supported, got, tc.want)
 		}
 	}
@@ -84,7 +84,7 @@ func TestTenantIssuer(t *testing.T) {
 		{"https://login.example/t1/x/v2.0", "t1/x", false}, // tid with a slash
 		{"https://evil.example/t1/v2.0", "t1", false},
 	} {
-		if err := m.checkTenantIssuer(tc.iss, tc.tid); (err == nil) != tc.ok {
+		if err := m.tenant.check(tc.iss, tc.tid); (err == nil) != tc.ok {
 			t.Errorf("iss %q tid %q: %v", tc.iss, tc.tid, err)
 		}
 	}

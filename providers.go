@@ -30,7 +30,7 @@ func NewProviders(loginURL string, ms ...*Middleware) (*Providers, error) {
 		return nil, errors.New("oidcmw: NewProviders needs at least one Middleware")
 	}
 	for _, m := range ms[1:] {
-		if m.opts.Store != ms[0].opts.Store || m.sessionName != ms[0].sessionName {
+		if m.opts.Store != ms[0].opts.Store || m.sess.sessionName != ms[0].sess.sessionName {
 			return nil, errors.New("oidcmw: the providers' Middlewares must share Store and CookieName")
 		}
 	}
@@ -46,14 +46,14 @@ func NewProviders(loginURL string, ms ...*Middleware) (*Providers, error) {
 func (ps *Providers) Guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		first := ps.ms[0]
-		s, err := first.loadSession(r)
+		s, err := first.sess.load(r)
 		if err != nil {
 			first.fail(w, r, err)
 			return
 		}
 		if m := ps.owner(s); m != nil {
 			// The session ends by its owner's timeouts, not the first's.
-			s.rec.id.SessionExpiry = m.sessionEnd(&s.rec)
+			s.rec.id.SessionExpiry = m.sess.end(&s.rec)
 			s, err = m.maintain(r.Context(), s)
 			switch {
 			case err == nil:
@@ -81,20 +81,9 @@ func (ps *Providers) owner(s *liveSession) *Middleware {
 		return nil
 	}
 	for _, m := range ps.ms {
-		if m.owns(s.rec.id.Issuer) {
+		if m.tenant.owns(m.opts.Issuer, s.rec.id.Issuer) {
 			return m
 		}
 	}
 	return nil
-}
-
-// owns reports whether a session issued by iss belongs to m. It needs no
-// discovery: discovery's issuer is checked to be Options.Issuer (or the
-// tenant template).
-func (m *Middleware) owns(iss string) bool {
-	if m.opts.TenantIssuer != "" {
-		_, ok := m.tenantOf(iss)
-		return ok
-	}
-	return iss == m.opts.Issuer
 }

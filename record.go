@@ -4,15 +4,16 @@ import (
 	"encoding/binary"
 	"errors"
 	"time"
-	"unsafe"
 )
 
 // Records are stored in a small length-prefixed binary form: decoding one on
 // every guarded request must cost next to nothing, and a record read back
 // from a shared store is treated as untrusted input (bounds are checked).
 //
-// Decoding copies nothing: the strings of a decoded record point into the
-// bytes the store returned, which the Store contract keeps unchanged.
+// Decoding copies the stored bytes once into a string that the decoded
+// strings share; the byte fields (claims, UserInfo, DPoP key) are copies of
+// their own. Nothing of a decoded record points into what the store
+// returned.
 
 const (
 	sessionRecordV1 = 's'
@@ -66,7 +67,7 @@ func (s *sessionRecord) unmarshal(b []byte) error {
 	if len(b) == 0 || b[0] != sessionRecordV1 {
 		return errBadRecord
 	}
-	d := decoder{b: b[1:]}
+	d := newDecoder(b[1:])
 	s.created = d.varint()
 	s.lastSeen = d.varint()
 	id := &s.id
@@ -82,12 +83,8 @@ func (s *sessionRecord) unmarshal(b []byte) error {
 	id.ACR = d.string()
 	s.sid = d.string()
 	id.RawClaims = d.bytes()
-	if id.UserInfo = d.bytes(); len(id.UserInfo) == 0 {
-		id.UserInfo = nil
-	}
-	if id.dpop = d.bytes(); len(id.dpop) == 0 {
-		id.dpop = nil
-	}
+	id.UserInfo = d.bytes()
+	id.dpop = d.bytes()
 	return d.finish()
 }
 
@@ -106,7 +103,7 @@ func (p *pendingRecord) unmarshal(b []byte) error {
 	if len(b) == 0 || b[0] != pendingRecordV1 {
 		return errBadRecord
 	}
-	d := decoder{b: b[1:]}
+	d := newDecoder(b[1:])
 	p.expires = d.varint()
 	p.maxAge = d.varint()
 	p.state = d.string()
@@ -115,9 +112,7 @@ func (p *pendingRecord) unmarshal(b []byte) error {
 	p.verifier = d.string()
 	p.returnTo = d.string()
 	p.acr = d.string()
-	if p.dpop = d.bytes(); len(p.dpop) == 0 {
-		p.dpop = nil
-	}
+	p.dpop = d.bytes()
 	p.issuer = d.string()
 	return d.finish()
 }
@@ -142,49 +137,62 @@ func appendString(b []byte, s string) []byte {
 }
 
 // decoder reads what appendString and AppendVarint wrote; the first error
-// sticks and later reads return zero values.
+// sticks and later reads return zero values. s is one copy of b, which the
+// strings it returns share.
 type decoder struct {
 	b   []byte
+	s   string
+	off int
 	err error
 }
+
+func newDecoder(b []byte) *decoder { return &decoder{b: b, s: string(b)} }
 
 func (d *decoder) varint() int64 {
 	if d.err != nil {
 		return 0
 	}
-	v, n := binary.Varint(d.b)
+	v, n := binary.Varint(d.b[d.off:])
 	if n <= 0 {
 		d.err = errBadRecord
 		return 0
 	}
-	d.b = d.b[n:]
+	d.off += n
 	return v
 }
 
-func (d *decoder) bytes() []byte {
+// span reads a length-prefixed field and returns where it is.
+func (d *decoder) span() (start, end int) {
 	if d.err != nil {
-		return nil
+		return 0, 0
 	}
-	l, n := binary.Uvarint(d.b)
-	if n <= 0 || l > uint64(len(d.b)-n) {
+	l, n := binary.Uvarint(d.b[d.off:])
+	if n <= 0 || l > uint64(len(d.b)-d.off-n) {
 		d.err = errBadRecord
-		return nil
+		return 0, 0
 	}
-	v := d.b[n : n+int(l) : n+int(l)]
-	d.b = d.b[n+int(l):]
-	return v
+	start = d.off + n
+	end = start + int(l)
+	d.off = end
+	return start, end
 }
 
 func (d *decoder) string() string {
-	b := d.bytes()
-	if len(b) == 0 {
-		return ""
+	start, end := d.span()
+	return d.s[start:end]
+}
+
+// bytes is a copy of the field, nil when it is empty.
+func (d *decoder) bytes() []byte {
+	start, end := d.span()
+	if start == end {
+		return nil
 	}
-	return unsafe.String(&b[0], len(b))
+	return []byte(d.s[start:end])
 }
 
 func (d *decoder) finish() error {
-	if d.err == nil && len(d.b) != 0 {
+	if d.err == nil && d.off != len(d.b) {
 		d.err = errBadRecord
 	}
 	return d.err

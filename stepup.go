@@ -1,7 +1,6 @@
 package oidcmw
 
 import (
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,26 +18,16 @@ type Requirement struct {
 	ACRValues []string
 }
 
-// Require returns a guard for routes that need req. It behaves like
-// [Middleware.Guard] and, when the session does not meet req, starts a new
-// login with max_age and acr_values for browser navigations (the callback
-// then checks auth_time and acr) or answers API calls 401 with RFC 9470's
-// WWW-Authenticate: Bearer error="insufficient_user_authentication".
-func (m *Middleware) Require(req Requirement) func(http.Handler) http.Handler {
-	req.ACRValues = slices.Clone(req.ACRValues)
-	return func(next http.Handler) http.Handler { return m.guard(next, &req) }
-}
-
-// satisfies applies the same rule the callback applies to a step-up login,
-// so that a login the callback accepted never loops back here.
-func (m *Middleware) satisfies(rec *sessionRecord, req *Requirement) bool {
+// satisfiedBy applies the same rule the callback applies to a step-up
+// login, so that a login the callback accepted never loops back here.
+func (req *Requirement) satisfiedBy(id *Identity, skew time.Duration, now time.Time) bool {
 	if req.MaxAge > 0 {
-		at := rec.id.AuthTime
-		if at.IsZero() || at.Add(req.MaxAge).Add(m.opts.ClockSkew).Before(m.opts.Now()) {
+		at := id.AuthTime
+		if at.IsZero() || at.Add(req.MaxAge).Add(skew).Before(now) {
 			return false
 		}
 	}
-	return len(req.ACRValues) == 0 || slices.Contains(req.ACRValues, rec.id.ACR)
+	return len(req.ACRValues) == 0 || slices.Contains(req.ACRValues, id.ACR)
 }
 
 // challenge is the RFC 9470 §3 WWW-Authenticate value.

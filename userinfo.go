@@ -13,7 +13,7 @@ import (
 // fetchUserInfo calls the UserInfo endpoint with the access token in the
 // Authorization header (never in a URL, RFC 9700 §4.3.2) and returns the
 // response, a JSON object whose sub equals sub (OIDC Core §5.3.2).
-func (m *Middleware) fetchUserInfo(ctx context.Context, p *provider, id *Identity) ([]byte, error) {
+func (tc *tokenClient) userInfo(ctx context.Context, p *provider, id *Identity) ([]byte, error) {
 	if p.userinfoURL == "" {
 		return nil, fmt.Errorf("%w: the provider has no userinfo_endpoint", ErrInvalidUserInfo)
 	}
@@ -22,13 +22,13 @@ func (m *Middleware) fetchUserInfo(ctx context.Context, p *provider, id *Identit
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/json")
-	client := &http.Client{Transport: id.transport(m.opts.HTTPClient.Transport, m.opts.Now), Timeout: m.opts.HTTPClient.Timeout}
+	client := &http.Client{Transport: id.transport(tc.client.Transport, tc.now), Timeout: tc.client.Timeout}
 	resp, err := client.Do(req)
 	if err != nil {
 		return nil, &unavailable{what: "userinfo", err: err}
 	}
 	defer resp.Body.Close()
-	max := m.opts.Limits.MaxDocumentBytes
+	max := tc.maxDoc
 	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(max)+1))
 	switch {
 	case err != nil:
@@ -55,16 +55,4 @@ func (m *Middleware) fetchUserInfo(ctx context.Context, p *provider, id *Identit
 		return nil, errors.Join(ErrInvalidUserInfo, errors.New("sub differs from the ID token's"))
 	}
 	return body, nil
-}
-
-// UserInfo fetches the provider's UserInfo response for id, with its access
-// token in the Authorization header (DPoP-bound when Options.DPoP made it
-// so), and checks that its sub is id's. It is what Options.FetchUserInfo
-// does at login; call it for fresh claims.
-func (m *Middleware) UserInfo(ctx context.Context, id *Identity) (json.RawMessage, error) {
-	p, err := m.provider(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return m.fetchUserInfo(ctx, p, id)
 }

@@ -16,6 +16,17 @@ import (
 // iat and auth_time. Every claim a check reads comes from decodeClaims,
 // never from go-oidc's case-insensitive decoding.
 
+// verifier is what the checks of every JWT from the provider need, built
+// once in New. It knows no store, no token endpoint and no handler.
+type verifier struct {
+	clientID      string
+	now           func() time.Time
+	skew          time.Duration // Options.ClockSkew: exp, nbf, iat, auth_time
+	maxTokenBytes int
+	tenant        tenantRule
+	decryptionKey any // Options.DecryptionKey; nil: encrypted ID tokens are refused
+}
+
 // verifyState carries what go-oidc's errors and results lose between the
 // key set and the caller of the verifier: go-oidc wraps KeySet errors with
 // %v, and does not return the header or the payload of a logout token.

@@ -203,7 +203,7 @@ func newVerifyEnv(t *testing.T, op *jwksOP) *verifyEnv {
 
 func (e *verifyEnv) provider(t *testing.T) *provider {
 	t.Helper()
-	p, err := e.m.provider(context.Background())
+	p, err := e.m.disc.get(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func (e *verifyEnv) provider(t *testing.T) *provider {
 // idToken verifies raw as the callback does, with nonce "n".
 func (e *verifyEnv) idToken(t *testing.T, raw string) (*idClaims, error) {
 	t.Helper()
-	return e.m.verifyIDToken(context.Background(), e.provider(t), raw, Checks{Nonce: "n"}, false)
+	return e.m.verify.idToken(context.Background(), e.provider(t), raw, Checks{Nonce: "n"}, false)
 }
 
 // claims are the claims of a valid ID token at the env's clock, as JSON.

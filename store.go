@@ -18,10 +18,8 @@ import (
 type Store interface {
 	// Put stores value under key for ttl, replacing any previous value.
 	Put(ctx context.Context, key string, value []byte, ttl time.Duration) error
-	// Get returns the value stored under key. The caller must not modify
-	// the returned slice, and the store must not change it afterwards
-	// either (return a copy, or an immutable slice as MemoryStore does):
-	// the middleware reads a session from it without copying.
+	// Get returns the value stored under key. The caller does not modify
+	// the returned slice, and copies what it keeps of it.
 	Get(ctx context.Context, key string) (value []byte, found bool, err error)
 	// Take returns the value stored under key and deletes it, atomically:
 	// of several concurrent calls for one key, at most one finds it.

@@ -1,0 +1,223 @@
+package oidcmw
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// sessions keeps signed-in sessions and pending logins in the Store: keys,
+// records, sealing, timeouts and cookies. It is built once in New and
+// knows no provider, token endpoint or handler: a session record is data.
+//
+// A session lives in the Store under a hash of its cookie value. It ends at
+// the idle or the absolute timeout, whichever comes first; the store TTL is
+// set to that moment on every write.
+type sessions struct {
+	store         Store
+	seal          *sealer // nil: records stored as they are
+	now           func() time.Time
+	logger        *slog.Logger
+	idle          time.Duration
+	absolute      time.Duration
+	refreshMargin time.Duration
+	loginTimeout  time.Duration
+	maxPending    int
+	sessionName   string // session cookie name
+	loginName     string // login (browser binding) cookie name prefix
+	secure        bool   // RedirectURL is https: Secure cookies, __Host- prefix
+	formPost      bool   // the callback is a cross-site POST: SameSite=None login cookies
+}
+
+// liveSession is a session read from the store.
+type liveSession struct {
+	key string // store key
+	rec sessionRecord
+	id  *Identity // rec.id with SessionExpiry, set by read; shared
+	// read-only by concurrent requests of the session
+}
+
+// errSessionEnded: the session is over (timeout, refresh refused, subject
+// changed); the request goes on as unauthenticated.
+var errSessionEnded = errors.New("oidcmw: session ended")
+
+// load returns the request's session, nil when there is none. It is the
+// guard's hot path: one store read.
+func (ss *sessions) load(r *http.Request) (*liveSession, error) {
+	token := cookieValue(r, ss.sessionName)
+	if !validToken(token) {
+		return nil, nil
+	}
+	s := &liveSession{key: sessionKey(token)}
+	found, err := ss.read(r.Context(), s, false)
+	if err != nil || !found {
+		return nil, err
+	}
+	return s, nil
+}
+
+// read (re)reads s.rec from the store; fresh reads past a store's cache
+// (FreshGetter).
+func (ss *sessions) read(ctx context.Context, s *liveSession, fresh bool) (bool, error) {
+	get := ss.store.Get
+	if fresh {
+		get = ss.getFresh
+	}
+	b, found, err := get(ctx, s.key)
+	if err != nil {
+		return false, storeError(err)
+	}
+	if !found {
+		return false, nil
+	}
+	if err := ss.decode(b, s.key, &s.rec); err != nil {
+		ss.logger.WarnContext(ctx, "oidcmw: ignoring unreadable session record", "err", err)
+		return false, nil
+	}
+	s.rec.id.SessionExpiry = ss.end(&s.rec)
+	s.id = &s.rec.id
+	return true, nil
+}
+
+// getFresh reads key past the store's cache, if it has one.
+func (ss *sessions) getFresh(ctx context.Context, key string) ([]byte, bool, error) {
+	if f, ok := ss.store.(FreshGetter); ok {
+		return f.GetFresh(ctx, key)
+	}
+	return ss.store.Get(ctx, key)
+}
+
+// end is when rec ends unless used again.
+func (ss *sessions) end(rec *sessionRecord) time.Time {
+	idle := time.Unix(rec.lastSeen, 0).Add(ss.idle)
+	abs := time.Unix(rec.created, 0).Add(ss.absolute)
+	if idle.Before(abs) {
+		return idle
+	}
+	return abs
+}
+
+// write stores rec under key until its end.
+func (ss *sessions) write(ctx context.Context, key string, rec *sessionRecord) error {
+	ttl := ss.end(rec).Sub(ss.now())
+	if ttl <= 0 {
+		return ss.store.Delete(ctx, key)
+	}
+	return ss.store.Put(ctx, key, ss.seal.seal(rec.marshal(), key), ttl)
+}
+
+// create stores rec as a new session under a new id, indexes it for
+// back-channel logout, and sets the cookie. A session the browser had
+// before is deleted (session fixation).
+func (ss *sessions) create(w http.ResponseWriter, r *http.Request, rec *sessionRecord) error {
+	ctx := r.Context()
+	now := ss.now().Unix()
+	rec.created, rec.lastSeen = now, now
+	token := rand.Text()
+	key := sessionKey(token)
+	for _, idx := range indexKeys(rec.id.Issuer, rec.sid, rec.id.Subject) {
+		if err := ss.store.AddMember(ctx, idx, key, ss.absolute); err != nil {
+			return storeError(err)
+		}
+	}
+	if err := ss.write(ctx, key, rec); err != nil {
+		return storeError(err)
+	}
+	if old := cookieValue(r, ss.sessionName); validToken(old) {
+		if err := ss.store.Delete(ctx, sessionKey(old)); err != nil {
+			ss.logger.WarnContext(ctx, "oidcmw: could not delete the previous session", "err", err)
+		}
+	}
+	http.SetCookie(w, ss.sessionCookie(token))
+	return nil
+}
+
+// remove deletes an ended session; a failure is logged, the session ends
+// at its TTL anyway.
+func (ss *sessions) remove(ctx context.Context, key string) {
+	if err := ss.store.Delete(ctx, key); err != nil {
+		ss.logger.WarnContext(ctx, "oidcmw: could not delete an ended session", "err", err)
+	}
+}
+
+// needsRefresh: the access token expires within the refresh margin and
+// there is a refresh token.
+func (ss *sessions) needsRefresh(rec *sessionRecord, now time.Time) bool {
+	exp := rec.id.Expiry
+	return rec.id.RefreshToken != "" && !exp.IsZero() && exp.Sub(now) <= ss.refreshMargin
+}
+
+// maxTouchStep: the idle timeout is this precise.
+const maxTouchStep = 5 * time.Minute
+
+// touchStep is how long a session goes between writes that move its idle
+// timeout.
+func (ss *sessions) touchStep() time.Duration { return min(ss.idle/10, maxTouchStep) }
+
+// decode opens a stored value (when records are sealed) and parses it.
+func (ss *sessions) decode(b []byte, key string, rec record) error {
+	plain, err := ss.seal.open(b, key)
+	if err != nil {
+		return err
+	}
+	return rec.unmarshal(plain)
+}
+
+// record is what sessionRecord and pendingRecord have in common.
+type record interface{ unmarshal([]byte) error }
+
+// savePending stores a pending login, keyed by its state, and keeps the
+// list of the browser's pending states within maxPending. The record
+// outlives LoginTimeout a little (pendingGrace).
+func (ss *sessions) savePending(ctx context.Context, rec *pendingRecord) error {
+	pkey := pendingKey(rec.state)
+	if err := ss.store.Put(ctx, pkey, ss.seal.seal(rec.marshal(), pkey), ss.loginTimeout+pendingGrace); err != nil {
+		return storeError(err)
+	}
+	return ss.capPending(ctx, rec.binding, rec.state)
+}
+
+// capPending keeps the list of one browser's pending states and drops the
+// oldest beyond maxPending. The list is advisory: losing an update to a
+// concurrent login only loosens the cap; every pending login still
+// expires.
+func (ss *sessions) capPending(ctx context.Context, binding, state string) error {
+	key := bindingKey(binding)
+	b, _, err := ss.store.Get(ctx, key)
+	if err != nil {
+		return storeError(err)
+	}
+	states := append(strings.Fields(string(b)), state)
+	if drop := len(states) - ss.maxPending; drop > 0 {
+		for _, s := range states[:drop] {
+			if err := ss.store.Delete(ctx, pendingKey(s)); err != nil {
+				return storeError(err)
+			}
+		}
+		states = slices.Delete(states, 0, drop)
+	}
+	if err := ss.store.Put(ctx, key, []byte(strings.Join(states, " ")), ss.loginTimeout+pendingGrace); err != nil {
+		return storeError(err)
+	}
+	return nil
+}
+
+// takePending takes the pending login of state (one-time). A missing or
+// unreadable record is ErrStateMismatch; a store failure is an outage.
+func (ss *sessions) takePending(ctx context.Context, state string) (*pendingRecord, error) {
+	pkey := pendingKey(state)
+	b, found, err := ss.store.Take(ctx, pkey)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	var rec pendingRecord
+	if !found || ss.decode(b, pkey, &rec) != nil || !validToken(rec.binding) {
+		return nil, ErrStateMismatch
+	}
+	return &rec, nil
+}
