@@ -1,8 +1,11 @@
 package oidcmw
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -55,8 +58,12 @@ func (s *sessionRecord) marshal() []byte {
 	for _, v := range [...]int64{s.created, s.lastSeen, unixOrZero(id.Expiry), unixOrZero(id.AuthTime)} {
 		b = binary.AppendVarint(b, v)
 	}
+	claims := id.RawClaims
+	if derived, ok := jwsPayload(id.IDToken); ok && bytes.Equal(derived, claims) {
+		claims = nil // read back from the ID token: not stored twice
+	}
 	for _, f := range [...]string{id.Subject, id.Issuer, id.IDToken, id.AccessToken,
-		id.RefreshToken, id.TokenType, id.Scope, id.ACR, s.sid, string(id.RawClaims), string(id.UserInfo),
+		id.RefreshToken, id.TokenType, id.Scope, id.ACR, s.sid, string(claims), string(id.UserInfo),
 		string(id.dpop)} {
 		b = appendString(b, f)
 	}
@@ -85,7 +92,33 @@ func (s *sessionRecord) unmarshal(b []byte) error {
 	id.RawClaims = d.bytes()
 	id.UserInfo = d.bytes()
 	id.dpop = d.bytes()
-	return d.finish()
+	if err := d.finish(); err != nil {
+		return err
+	}
+	if id.RawClaims == nil && id.IDToken != "" {
+		claims, ok := jwsPayload(id.IDToken)
+		if !ok {
+			return errBadRecord
+		}
+		id.RawClaims = claims
+	}
+	return nil
+}
+
+// jwsPayload is the payload of a compact JWS (the verified ID token of a
+// session): the claims, which a record therefore does not store again.
+// An encrypted ID token (JWE) has none to give.
+func jwsPayload(token string) ([]byte, bool) {
+	head, rest, ok := strings.Cut(token, ".")
+	if !ok || head == "" {
+		return nil, false
+	}
+	payload, sig, ok := strings.Cut(rest, ".")
+	if !ok || strings.Contains(sig, ".") {
+		return nil, false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(payload)
+	return b, err == nil && len(b) > 0
 }
 
 func (p *pendingRecord) marshal() []byte {

@@ -42,8 +42,20 @@ mkdir -p "$(dirname "$OUT")"
 : >"$OUT"
 start=$SECONDS
 for pkg in ./internal/bench/ .; do
-	printf '==> go test %s %s | tee -a %s\n' "${args[*]}" "$pkg" "$OUT"
-	go test "${args[@]}" "$pkg" | tee -a "$OUT"
+	printf '==> go test %s -skip SessionHeap %s | tee -a %s\n' "${args[*]}" "$pkg" "$OUT"
+	go test "${args[@]}" -skip SessionHeap "$pkg" | tee -a "$OUT"
+done
+# SessionHeap reads the process's resident set size: each impl in a process
+# of its own, so that one's freed pages do not hide the next one's.
+for impl in handwritten oidcmw oidcmw-noindex; do
+	heap_args=(-run '^$' -bench "^BenchmarkSessionHeap\$/^impl=${impl}\$/" -count 1)
+	if [[ "${SKIP_1M:-}" == 1 ]]; then
+		heap_args+=(-short)
+	fi
+	for ((i = 0; i < COUNT; i++)); do
+		printf '==> go test %s ./internal/bench/ | tee -a %s\n' "${heap_args[*]}" "$OUT"
+		go test "${heap_args[@]}" ./internal/bench/ | tee -a "$OUT"
+	done
 done
 
 printf '\n==> benchmarks took %d s\n' "$((SECONDS - start))"
@@ -58,6 +70,8 @@ table() {
 
 table 'Guard: one authenticated request, in process (base: scs)' \
 	-filter '.name:Guard' -col '/impl@(scs nethttp oidcmw oidcmw-sealed oidcmw-redis oidcmw-rueidis)'
+table 'SessionHeap: memory per live session (base: handwritten)' \
+	-filter '.name:SessionHeap' -col /impl
 table 'GuardSessions: oidcmw guard with a full MemoryStore (base: 10k)' \
 	-filter '.name:GuardSessions' -col /sessions
 table 'Login: one whole login over loopback HTTP (base: handwritten)' \
@@ -191,6 +205,22 @@ $BENCHSTAT -format csv -row .fullname -col .file "$OUT" 2>/dev/null |
 				if (i in rt)
 					goal("Refresh (" algs[i] ") <= 1x handwritten TokenSource refresh",
 						sprintf("%.2fx", rt[i]), rt[i] <= 1)
+			for (k in v) {
+				split(k, kk, SUBSEP)
+				if (kk[2] ~ /^SessionHeap\/impl=handwritten\//) { hs = kk[2]; sub(/.*\//, "", hs) }
+			}
+			for (j = 1; j <= 2; j++) {
+				u = (j == 1) ? "B-heap/session" : "B-rss/session"
+				hw = "SessionHeap/impl=handwritten/" hs
+				split("oidcmw oidcmw-noindex", oi, " ")
+				for (q = 1; q <= 2; q++) {
+					o = "SessionHeap/impl=" oi[q] "/" hs
+					if (has(u, hw) && has(u, o))
+						goal(sprintf("%s %s <= handwritten (%s)", u, (q == 1 ? "with indexes" : "without indexes"), hs),
+							sprintf("%.0f / %.0f B = %.2fx", v[u, o], v[u, hw], v[u, o] / v[u, hw]),
+							v[u, o] <= v[u, hw])
+				}
+			}
 			c = "Login/alg=RS256/impl=oidcmw"
 			if (has("B/cookie", c))
 				goal("Session cookie <= 64 bytes (name=value)",
