@@ -82,16 +82,16 @@ func (l *loginStarter) start(ctx context.Context, p *provider, binding string, l
 		}
 	}
 	rec := &pendingRecord{
-		issuer:   l.issuer,
-		dpop:     dk.marshal(),
-		state:    rand.Text(),
-		binding:  binding,
-		nonce:    rand.Text(),
-		verifier: oauth2.GenerateVerifier(),
-		returnTo: lo.returnTo,
-		maxAge:   int64(maxAge.Seconds()),
-		acr:      strings.Join(lo.acr, " "),
-		expires:  l.now().Add(l.loginTimeout).UnixNano(),
+		issuer:       l.issuer,
+		dpop:         dk.marshal(),
+		state:        rand.Text(),
+		binding:      binding,
+		nonce:        rand.Text(),
+		codeVerifier: oauth2.GenerateVerifier(),
+		returnTo:     lo.returnTo,
+		maxAge:       int64(maxAge.Seconds()),
+		acr:          strings.Join(lo.acr, " "),
+		expires:      l.now().Add(l.loginTimeout).UnixNano(),
 	}
 	if err := l.sess.savePending(ctx, rec); err != nil {
 		return "", err
@@ -108,7 +108,7 @@ func (l *loginStarter) params(rec *pendingRecord, lo loginOptions) url.Values {
 		"scope":                 {l.scope},
 		"state":                 {rec.state},
 		"nonce":                 {rec.nonce},
-		"code_challenge":        {oauth2.S256ChallengeFromVerifier(rec.verifier)},
+		"code_challenge":        {oauth2.S256ChallengeFromVerifier(rec.codeVerifier)},
 		"code_challenge_method": {"S256"},
 	}
 	if l.mode != modeQuery {

@@ -38,7 +38,7 @@ func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
-	checks := Checks{State: rec.state, CodeVerifier: rec.verifier, Nonce: rec.nonce,
+	checks := Checks{State: rec.state, CodeVerifier: rec.codeVerifier, Nonce: rec.nonce,
 		MaxAge: secondsDuration(rec.maxAge), ACRValues: strings.Fields(rec.acr), IDTokenExpected: true}
 	dk, err := parseDPoPKey(rec.dpop)
 	if err != nil {

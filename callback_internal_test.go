@@ -22,7 +22,7 @@ func TestCallbackRefusesMalformedPendingRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	const state = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	rec := pendingRecord{state: state, binding: "x", issuer: op.URL, verifier: "v", nonce: "n",
+	rec := pendingRecord{state: state, binding: "x", issuer: op.URL, codeVerifier: "v", nonce: "n",
 		returnTo: "/", expires: time.Now().Add(time.Minute).UnixNano()}
 	if err := m.opts.Store.Put(context.Background(), pendingKey(state), rec.marshal(), time.Minute); err != nil {
 		t.Fatal(err)

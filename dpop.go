@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -121,17 +120,6 @@ func (k *dpopKey) proof(method, target, nonce, accessToken string, now time.Time
 type dpopNonces struct {
 	mu sync.Mutex
 	m  map[nonceKey]string
-}
-
-// nonceKey is what a server's DPoP nonce is kept under: its host (RFC 9449
-// §8: a nonce is the server's, whichever of its endpoints sent it).
-type nonceKey string
-
-func nonceKeyOf(endpoint string) nonceKey {
-	if u, err := url.Parse(endpoint); err == nil {
-		return nonceKey(u.Host)
-	}
-	return nonceKey(endpoint)
 }
 
 func (n *dpopNonces) get(k nonceKey) string {

@@ -48,7 +48,7 @@ func FuzzRecords(f *testing.F) {
 	s := sessionRecord{id: Identity{Subject: "alice", Issuer: "https://op", IDToken: "a.b.c",
 		AccessToken: "at", RawClaims: []byte(`{"sub":"alice"}`), Expiry: time.Unix(1800000000, 0)},
 		sid: "sid", created: 1, lastSeen: 2}
-	p := pendingRecord{state: "S", binding: "B", nonce: "N", verifier: "V", returnTo: "/", acr: "mfa", expires: 3}
+	p := pendingRecord{state: "S", binding: "B", nonce: "N", codeVerifier: "V", returnTo: "/", acr: "mfa", expires: 3}
 	f.Add(s.marshal())
 	f.Add(p.marshal())
 	f.Add([]byte{sessionRecordV1, 0xff, 0xff, 0xff})

@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// Store keys, the cookie values they come from, and store failures. A
-// session is stored under a hash of its cookie value, so a copy of the
-// store holds no usable cookie.
+// Store keys, the cookie values they come from, the decoding of what is
+// stored under them, and store failures. A session is stored under a hash
+// of its cookie value, so a copy of the store holds no usable cookie.
 
 const sessionKeyPrefix = "oidcmw:s:"
 
@@ -84,3 +84,15 @@ type storeFailure struct{ err error }
 func (e *storeFailure) Error() string        { return "oidcmw: session store unavailable: " + e.err.Error() }
 func (e *storeFailure) Is(target error) bool { return target == ErrStoreUnavailable }
 func (e *storeFailure) Unwrap() error        { return e.err }
+
+// decode opens a stored value (when records are sealed) and parses it.
+func (ss *sessions) decode(b []byte, key string, rec record) error {
+	plain, err := ss.seal.open(b, key)
+	if err != nil {
+		return err
+	}
+	return rec.unmarshal(plain)
+}
+
+// record is what sessionRecord and pendingRecord have in common.
+type record interface{ unmarshal([]byte) error }

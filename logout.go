@@ -60,15 +60,15 @@ func (m *Middleware) handleLogout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err == nil && p.endSessionURL != "" {
-		target = endSessionURL(p.endSessionURL, m.opts.ClientID, m.opts.PostLogoutRedirectURL, idToken)
+		target = logoutURL(p.endSessionURL, m.opts.ClientID, m.opts.PostLogoutRedirectURL, idToken)
 	}
 	w.Header().Set("Location", target)
 	w.WriteHeader(http.StatusSeeOther)
 }
 
-// endSessionURL is the RP-Initiated Logout request (§2) at endpoint; the
+// logoutURL is the RP-Initiated Logout request (§2) at endpoint; the
 // endpoint itself when it does not parse.
-func endSessionURL(endpoint, clientID, postLogout, idToken string) string {
+func logoutURL(endpoint, clientID, postLogout, idToken string) string {
 	u, err := url.Parse(endpoint)
 	if err != nil {
 		return endpoint

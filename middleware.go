@@ -44,6 +44,9 @@ func New(opts Options) (*Middleware, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.ErrorHandler == nil {
+		o.ErrorHandler = DefaultErrorHandler
+	}
 	m := &Middleware{opts: o, tenant: tenantRule{template: o.TenantIssuer, allowed: o.AllowedTenants}}
 	m.mode, _ = parseResponseMode(o.ResponseMode) // checked by normalize
 	auth, _ := o.clientAuth()                     // checked by normalize

@@ -351,9 +351,6 @@ func (o Options) withDefaults() (Options, error) {
 	if o.HTTPClient == nil {
 		o.HTTPClient = defaultHTTPClient()
 	}
-	if o.ErrorHandler == nil {
-		o.ErrorHandler = DefaultErrorHandler
-	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

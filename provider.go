@@ -181,6 +181,17 @@ func (d *discovery) authMethod(supported []string) clientAuth {
 	return authSecretBasic // RFC 8414 §2: the default when absent
 }
 
+// nonceKey is what a server's DPoP nonce is kept under: its host (RFC 9449
+// §8: a nonce is the server's, whichever of its endpoints sent it).
+type nonceKey string
+
+func nonceKeyOf(endpoint string) nonceKey {
+	if u, err := url.Parse(endpoint); err == nil {
+		return nonceKey(u.Host)
+	}
+	return nonceKey(endpoint)
+}
+
 // discoveryURL follows OpenID Connect Discovery §4: a trailing slash of
 // the issuer is removed before the well-known path is appended, while the
 // issuer itself is compared exactly (Auth0's ends in a slash).

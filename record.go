@@ -36,16 +36,16 @@ type sessionRecord struct {
 // pendingRecord is a login between the redirect to the provider and the
 // callback.
 type pendingRecord struct {
-	state    string
-	binding  string // the login cookie value of the browser that started it
-	nonce    string
-	verifier string
-	returnTo string
-	acr      string // space-separated acr_values asked, may be empty
-	dpop     []byte // the login's DPoP key (DER), when Options.DPoP
-	issuer   string // Options.Issuer of the middleware that started it (mix-up defence)
-	maxAge   int64  // seconds, 0 = not asked
-	expires  int64  // unix nanoseconds
+	state        string
+	binding      string // the login cookie value of the browser that started it
+	nonce        string
+	codeVerifier string
+	returnTo     string
+	acr          string // space-separated acr_values asked, may be empty
+	dpop         []byte // the login's DPoP key (DER), when Options.DPoP
+	issuer       string // Options.Issuer of the middleware that started it (mix-up defence)
+	maxAge       int64  // seconds, 0 = not asked
+	expires      int64  // unix nanoseconds
 }
 
 func (s *sessionRecord) marshal() []byte {
@@ -122,11 +122,11 @@ func jwsPayload(token string) ([]byte, bool) {
 }
 
 func (p *pendingRecord) marshal() []byte {
-	b := make([]byte, 0, 32+len(p.state)+len(p.binding)+len(p.nonce)+len(p.verifier)+len(p.returnTo)+len(p.acr))
+	b := make([]byte, 0, 32+len(p.state)+len(p.binding)+len(p.nonce)+len(p.codeVerifier)+len(p.returnTo)+len(p.acr))
 	b = append(b, pendingRecordV1)
 	b = binary.AppendVarint(b, p.expires)
 	b = binary.AppendVarint(b, p.maxAge)
-	for _, f := range [...]string{p.state, p.binding, p.nonce, p.verifier, p.returnTo, p.acr, string(p.dpop), p.issuer} {
+	for _, f := range [...]string{p.state, p.binding, p.nonce, p.codeVerifier, p.returnTo, p.acr, string(p.dpop), p.issuer} {
 		b = appendString(b, f)
 	}
 	return b
@@ -142,7 +142,7 @@ func (p *pendingRecord) unmarshal(b []byte) error {
 	p.state = d.string()
 	p.binding = d.string()
 	p.nonce = d.string()
-	p.verifier = d.string()
+	p.codeVerifier = d.string()
 	p.returnTo = d.string()
 	p.acr = d.string()
 	p.dpop = d.bytes()

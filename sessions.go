@@ -159,18 +159,6 @@ const maxTouchStep = 5 * time.Minute
 // timeout.
 func (ss *sessions) touchStep() time.Duration { return min(ss.idle/10, maxTouchStep) }
 
-// decode opens a stored value (when records are sealed) and parses it.
-func (ss *sessions) decode(b []byte, key string, rec record) error {
-	plain, err := ss.seal.open(b, key)
-	if err != nil {
-		return err
-	}
-	return rec.unmarshal(plain)
-}
-
-// record is what sessionRecord and pendingRecord have in common.
-type record interface{ unmarshal([]byte) error }
-
 // savePending stores a pending login, keyed by its state, and keeps the
 // list of the browser's pending states within maxPending. The record
 // outlives LoginTimeout a little (pendingGrace).

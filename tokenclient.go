@@ -140,8 +140,8 @@ func (tc *tokenClient) postForm(ctx context.Context, p *provider, endpoint strin
 	if err := tc.authenticate(req, form, p); err != nil {
 		return nil, 0, nil, err
 	}
-	if dk != nil {
-		proof, err := dk.proof(http.MethodPost, endpoint, tc.nonces.get(nonceKeyOf(endpoint)), "", tc.now())
+	if dk != nil { // DPoP proofs go to the token endpoint only
+		proof, err := dk.proof(http.MethodPost, endpoint, tc.nonces.get(p.tokenNonceKey), "", tc.now())
 		if err != nil {
 			return nil, 0, nil, err
 		}
