@@ -16,7 +16,13 @@ const sessionKeyPrefix = "oidcmw:s:"
 
 func sessionKey(token string) string {
 	sum := sha256.Sum256([]byte(token))
-	return sessionKeyPrefix + base64.RawURLEncoding.EncodeToString(sum[:])
+	var enc [43]byte // base64 of a SHA-256, unpadded
+	base64.RawURLEncoding.Encode(enc[:], sum[:])
+	var b strings.Builder
+	b.Grow(len(sessionKeyPrefix) + len(enc))
+	b.WriteString(sessionKeyPrefix)
+	b.Write(enc[:])
+	return b.String()
 }
 
 func pendingKey(state string) string   { return "oidcmw:p:" + state }

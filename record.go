@@ -179,7 +179,7 @@ type decoder struct {
 	err error
 }
 
-func newDecoder(b []byte) *decoder { return &decoder{b: b, s: string(b)} }
+func newDecoder(b []byte) decoder { return decoder{b: b, s: string(b)} }
 
 func (d *decoder) varint() int64 {
 	if d.err != nil {

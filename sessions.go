@@ -64,11 +64,14 @@ func (ss *sessions) load(r *http.Request) (*liveSession, error) {
 // read (re)reads s.rec from the store; fresh reads past a store's cache
 // (FreshGetter).
 func (ss *sessions) read(ctx context.Context, s *liveSession, fresh bool) (bool, error) {
-	get := ss.store.Get
+	var b []byte
+	var found bool
+	var err error
 	if fresh {
-		get = ss.getFresh
+		b, found, err = ss.getFresh(ctx, s.key)
+	} else {
+		b, found, err = ss.store.Get(ctx, s.key)
 	}
-	b, found, err := get(ctx, s.key)
 	if err != nil {
 		return false, storeError(err)
 	}
