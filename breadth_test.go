@@ -263,7 +263,19 @@ func TestEncryptedIDToken(t *testing.T) {
 					}
 				}})
 				if withKey {
+					who := whoami(h)
 					h.login(h.browser, "/")
+					// The session keeps the signed token inside, and the
+					// logout hint is that JWS, never the JWE.
+					if id := who(); strings.Count(id.IDToken, ".") != 2 {
+						t.Fatalf("Identity.IDToken has %d dots, want a JWS", strings.Count(id.IDToken, "."))
+					}
+					h.app.Config.Handler.(*http.ServeMux).HandleFunc("/auth/logout", h.m.Logout)
+					resp, _ := do(t, h.browser, http.MethodPost, h.app.URL+"/auth/logout", map[string]string{"Origin": h.app.URL}, nil)
+					hint := mustParse(t, resp.Header.Get("Location")).Query().Get("id_token_hint")
+					if strings.Count(hint, ".") != 2 {
+						t.Fatalf("id_token_hint %.20q... is not a JWS", hint)
+					}
 					continue
 				}
 				resp, _ := h.callback(h.browser, h.authorize(h.browser, h.startLogin(h.browser, "/")))

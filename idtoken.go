@@ -15,7 +15,7 @@ import (
 // idClaims is the validated ID token: what the session needs, and the raw
 // claims for Identity.Claims.
 type idClaims struct {
-	token                     string // as received (encrypted or not)
+	token                     string // the signed ID token (the inner JWS of an encrypted one)
 	subject, issuer, sid, acr string
 	authTime                  time.Time
 	raw                       []byte
@@ -35,8 +35,10 @@ func (v *verifier) idToken(ctx context.Context, p *provider, raw string, c Check
 	if len(raw) > v.maxTokenBytes {
 		return nil, badIDToken("too large")
 	}
-	received := raw
-	if strings.Count(raw, ".") == 4 { // JWE: a nested, encrypted ID token
+	// A nested, encrypted ID token (JWE) is opened here; the session keeps
+	// the signed token inside, which is what an id_token_hint must be
+	// (RP-Initiated Logout §2) and what the claims are read back from.
+	if strings.Count(raw, ".") == 4 {
 		inner, err := v.decrypt(raw)
 		if err != nil {
 			return nil, err
@@ -63,7 +65,7 @@ func (v *verifier) idToken(ctx context.Context, p *provider, raw string, c Check
 	if err := v.idTokenClaims(&tok, c, refresh); err != nil {
 		return nil, err
 	}
-	return &idClaims{token: received, subject: tok.Subject, issuer: tok.Issuer, sid: tok.SID, acr: tok.ACR,
+	return &idClaims{token: raw, subject: tok.Subject, issuer: tok.Issuer, sid: tok.SID, acr: tok.ACR,
 		authTime: dateOrZero(tok.AuthTime), raw: payload}, nil
 }
 
