@@ -65,7 +65,11 @@ func (v *verifier) idToken(ctx context.Context, p *provider, raw string, c Check
 	if err := v.idTokenClaims(&tok, c, refresh); err != nil {
 		return nil, err
 	}
-	return &idClaims{token: raw, subject: tok.Subject, issuer: tok.Issuer, sid: tok.SID, acr: tok.ACR,
+	issuer := tok.Issuer
+	if googleIssuer(p.issuer, issuer) {
+		issuer = p.issuer // the session is the configured issuer's (owns, refresh)
+	}
+	return &idClaims{token: raw, subject: tok.Subject, issuer: issuer, sid: tok.SID, acr: tok.ACR,
 		authTime: dateOrZero(tok.AuthTime), raw: payload}, nil
 }
 

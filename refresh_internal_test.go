@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -77,6 +79,54 @@ func TestRefreshKeepsAuthTime(t *testing.T) {
 		_, err := m.refresh(context.Background(), old)
 		if ends := errors.Is(err, errSessionEnded); ends != tc.ends || (!tc.ends && err != nil) {
 			t.Errorf("%s: %v, want the session ended: %v", tc.name, err, tc.ends)
+		}
+	}
+}
+
+// TestGoogleIssuerNormalized: Google's ID tokens may name
+// "accounts.google.com" without the scheme. Accepted at login, the session
+// records the configured issuer, so that the middleware owns it (no login
+// loop) and a refresh whose token names either form keeps it.
+func TestGoogleIssuerNormalized(t *testing.T) {
+	const google = "https://accounts.google.com"
+	op := newJWKSOP(t)
+	op.setIssuer(google)
+	k := rsaKeys()[0]
+	op.setKeys(t, pub(k, "a"))
+	target, _ := url.Parse(op.URL)
+	clock := newTestClock()
+	m, err := New(Options{Issuer: google, ClientID: testClientID, RedirectURL: "http://127.0.0.1/cb",
+		Now: clock.Now, Logger: slog.New(slog.DiscardHandler),
+		HTTPClient: &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			r = r.Clone(r.Context())
+			r.URL.Scheme, r.URL.Host = target.Scheme, target.Host
+			return http.DefaultTransport.RoundTrip(r)
+		})}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := func(iss string) string {
+		now := clock.Now().Unix()
+		return signTestJWT(t, jose.RS256, k, "a", fmt.Sprintf(`{"iss":%q,"aud":%q,"sub":"alice","iat":%d,"exp":%d}`,
+			iss, testClientID, now, now+3600), nil)
+	}
+	p, err := m.disc.get(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := m.verify.idToken(context.Background(), p, token("accounts.google.com"), Checks{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.issuer != google || !m.tenant.owns(m.opts.Issuer, c.issuer) {
+		t.Fatalf("session issuer %q: not owned", c.issuer)
+	}
+	old := &sessionRecord{id: Identity{Subject: "alice", Issuer: c.issuer, RefreshToken: "rt", AccessToken: "old",
+		Expiry: clock.Now().Add(-time.Minute)}}
+	for _, iss := range []string{"accounts.google.com", google} {
+		op.setIDToken(token(iss))
+		if _, err := m.refresh(context.Background(), old); err != nil {
+			t.Errorf("refresh with iss %q: %v", iss, err)
 		}
 	}
 }
