@@ -94,6 +94,9 @@ func (v *verifier) idTokenClaims(tok *jwtClaims, c Checks, refresh bool) error {
 			return err
 		}
 	}
+	if tok.AuthTime != nil && tok.AuthTime.time().After(now.Add(v.skew)) {
+		return badIDToken("auth_time in the future")
+	}
 	if c.MaxAge > 0 {
 		if tok.AuthTime == nil {
 			return badIDToken("auth_time missing although max_age was requested")

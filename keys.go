@@ -26,7 +26,7 @@ func sessionKey(token string) string {
 }
 
 func pendingKey(state string) string   { return "oidcmw:p:" + state }
-func bindingKey(binding string) string { return "oidcmw:b:" + binding }
+func bindingKey(binding string) string { return "oidcmw:b:" + hashKey(binding) } // never the cookie value itself
 func leaseKey(session string) string   { return "oidcmw:lease:" + session }
 func jtiKey(iss, jti string) string    { return "oidcmw:jti:" + hashKey(iss, jti) }
 

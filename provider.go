@@ -115,11 +115,8 @@ func (d *discovery) fetch(ctx context.Context) (*provider, error) {
 	if want := d.tenant.discoveryIssuer(d.issuer); doc.Issuer != want {
 		return nil, fmt.Errorf("issuer %q does not equal the configured %q", doc.Issuer, want)
 	}
-	for name, u := range map[string]string{"authorization_endpoint": doc.AuthorizationURL,
-		"token_endpoint": doc.TokenURL, "jwks_uri": doc.JWKSURL} {
-		if pu, err := url.Parse(u); err != nil || pu.Host == "" || (pu.Scheme != "https" && pu.Scheme != "http") {
-			return nil, fmt.Errorf("%s %q is not an absolute URL", name, u)
-		}
+	if err := doc.checkEndpoints(); err != nil {
+		return nil, err
 	}
 	idAlgs, err := signingAlgs(doc.IDTokenAlgs)
 	if err != nil {
@@ -147,6 +144,30 @@ func (d *discovery) fetch(ctx context.Context) (*provider, error) {
 		idVerifier:   newVerifier(doc.Issuer, keys, d.clientID, idAlgs, !d.tenant.on(), d.now),
 		jarmVerifier: newVerifier(doc.Issuer, keys, d.clientID, jarmAlgs, false, d.now),
 	}, nil
+}
+
+// checkEndpoints: the required endpoints are absolute http(s) URLs, and no
+// endpoint is http when the issuer is https (a downgrade would send codes,
+// tokens and client credentials in clear text).
+func (doc *discoveryDoc) checkEndpoints() error {
+	httpsIssuer := strings.HasPrefix(doc.Issuer, "https://")
+	for name, u := range map[string]string{"authorization_endpoint": doc.AuthorizationURL,
+		"token_endpoint": doc.TokenURL, "jwks_uri": doc.JWKSURL, "userinfo_endpoint": doc.UserinfoURL,
+		"end_session_endpoint": doc.EndSessionURL, "revocation_endpoint": doc.RevocationURL,
+		"pushed_authorization_request_endpoint": doc.PARURL} {
+		required := name == "authorization_endpoint" || name == "token_endpoint" || name == "jwks_uri"
+		if u == "" && !required {
+			continue
+		}
+		pu, err := url.Parse(u)
+		if err != nil || pu.Host == "" || (pu.Scheme != "https" && pu.Scheme != "http") {
+			return fmt.Errorf("%s %q is not an absolute URL", name, u)
+		}
+		if httpsIssuer && pu.Scheme != "https" {
+			return fmt.Errorf("%s %q is http while the issuer is https", name, u)
+		}
+	}
+	return nil
 }
 
 // signingAlgs keeps the asymmetric algorithms of an advertised list, RS256

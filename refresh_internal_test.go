@@ -91,6 +91,7 @@ func TestGoogleIssuerNormalized(t *testing.T) {
 	const google = "https://accounts.google.com"
 	op := newJWKSOP(t)
 	op.setIssuer(google)
+	op.setBase(google) // the transport below sends it to op
 	k := rsaKeys()[0]
 	op.setKeys(t, pub(k, "a"))
 	target, _ := url.Parse(op.URL)

@@ -38,6 +38,7 @@ type jwksOP struct {
 	status       int
 	algs         []string
 	issuer       string // discovery's issuer; default the server's URL
+	base         string // the endpoints' base URL; default the server's URL
 	idToken      string // the token endpoint's id_token
 }
 
@@ -52,16 +53,19 @@ func newJWKSOP(t testing.TB) *jwksOP {
 			return
 		}
 		op.mu.Lock()
-		algs, issuer := op.algs, op.issuer
+		algs, issuer, base := op.algs, op.issuer, op.base
 		op.mu.Unlock()
 		if issuer == "" {
 			issuer = op.URL
 		}
+		if base == "" {
+			base = op.URL
+		}
 		writeTestJSON(w, map[string]any{
 			"issuer":                                issuer,
-			"authorization_endpoint":                op.URL + "/authorize",
-			"token_endpoint":                        op.URL + "/token",
-			"jwks_uri":                              op.URL + "/jwks",
+			"authorization_endpoint":                base + "/authorize",
+			"token_endpoint":                        base + "/token",
+			"jwks_uri":                              base + "/jwks",
 			"id_token_signing_alg_values_supported": algs,
 			"authorization_signing_alg_values_supported": algs,
 		})
@@ -134,6 +138,12 @@ func (op *jwksOP) setCacheControl(v string) {
 func (op *jwksOP) setIssuer(iss string) {
 	op.mu.Lock()
 	op.issuer = iss
+	op.mu.Unlock()
+}
+
+func (op *jwksOP) setBase(base string) {
+	op.mu.Lock()
+	op.base = base
 	op.mu.Unlock()
 }
 
