@@ -3,6 +3,7 @@ package oidcmw
 import (
 	"context"
 	"errors"
+	"net/http"
 	"time"
 )
 
@@ -11,10 +12,21 @@ import (
 // so that at most one instance rewrites a session at a time and a refresh
 // is never overwritten with older tokens.
 
-const (
-	leaseTTL  = 15 * time.Second      // longer than a refresh can take
-	leasePoll = 25 * time.Millisecond // how often a waiting instance looks
-)
+const leasePoll = 25 * time.Millisecond // how often a waiting instance looks
+
+// refreshLease is how long an instance holds a session's refresh lease:
+// longer than a refresh can take, which is up to three requests (the grant,
+// its DPoP nonce retry, UserInfo), each bounded by the HTTP client's
+// timeout (30 s assumed when it has none). A lease that lapsed mid-refresh
+// would let another instance redeem a refresh token already rotated, and a
+// provider with reuse detection would revoke the grant.
+func refreshLease(c *http.Client) time.Duration {
+	perRequest := c.Timeout
+	if perRequest <= 0 {
+		perRequest = 30 * time.Second
+	}
+	return max(3*perRequest+5*time.Second, 15*time.Second)
+}
 
 // maintain applies the timeouts, refreshes the access token when it is
 // about to expire, and moves the idle timeout. It returns errSessionEnded
@@ -55,7 +67,7 @@ func (m *Middleware) update(ctx context.Context, s *liveSession) (*liveSession, 
 // back with a new idle timeout.
 func (m *Middleware) updateLeased(ctx context.Context, s *liveSession) (*liveSession, error) {
 	lease := leaseKey(s.key)
-	added, err := m.opts.Store.Add(ctx, lease, []byte{1}, leaseTTL)
+	added, err := m.opts.Store.Add(ctx, lease, []byte{1}, m.lease)
 	if err != nil {
 		return m.keepServing(s, storeError(err))
 	}
@@ -112,7 +124,7 @@ func (m *Middleware) waitForLease(ctx context.Context, s *liveSession, lease str
 	if !m.sess.needsRefresh(&s.rec, m.opts.Now()) {
 		return s, nil
 	}
-	deadline := time.Now().Add(leaseTTL)
+	deadline := time.Now().Add(m.lease)
 	t := time.NewTicker(leasePoll)
 	defer t.Stop()
 	for time.Now().Before(deadline) {

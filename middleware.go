@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/sync/singleflight"
 )
@@ -34,6 +35,7 @@ type Middleware struct {
 	login   *loginStarter
 	logout  http.Handler       // handleLogout behind CrossOriginProtection
 	flights singleflight.Group // in-process session updates (refresh), by store key
+	lease   time.Duration      // refreshLease of the HTTP client
 }
 
 // New validates opts and returns a Middleware. It does no network I/O:
@@ -66,6 +68,7 @@ func New(opts Options) (*Middleware, error) {
 		maxAge: o.MaxAge, loginTimeout: o.LoginTimeout, dpop: o.DPoP, par: o.PAR, requestObject: o.RequestObject,
 		now: o.Now, tokens: m.tokens, sess: m.sess}
 	m.logout = http.NewCrossOriginProtection().Handler(http.HandlerFunc(m.handleLogout))
+	m.lease = refreshLease(o.HTTPClient)
 	return m, nil
 }
 
