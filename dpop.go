@@ -160,6 +160,16 @@ func (id *Identity) transport(base http.RoundTripper, now func() time.Time) http
 	return newAuthTransport(id, dk, base, now)
 }
 
+// crossHostRedirect reports whether req follows a redirect that led to
+// another host than the first request of its chain.
+func crossHostRedirect(req *http.Request) bool {
+	first := req
+	for first.Response != nil && first.Response.Request != nil {
+		first = first.Response.Request
+	}
+	return first != req && !strings.EqualFold(first.URL.Host, req.URL.Host)
+}
+
 // failingTransport fails every request with err.
 type failingTransport struct{ err error }
 
@@ -186,6 +196,11 @@ type authTransport struct {
 }
 
 func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if crossHostRedirect(req) {
+		// net/http strips Authorization on a redirect to another host; the
+		// token is added here, after that, so it is left out instead.
+		return t.base.RoundTrip(req)
+	}
 	dk := t.dk
 	if dk == nil || !strings.EqualFold(t.id.TokenType, "DPoP") {
 		r := req.Clone(req.Context())
