@@ -30,26 +30,23 @@ func (m *Middleware) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	noStore(w)
 	ctx := r.Context()
-	var idToken, refreshToken string
-	if token := cookieValue(r, m.sess.sessionName); validToken(token) {
-		key := sessionKey(token)
-		if b, found, err := m.sess.getFresh(ctx, key); err == nil && found {
-			var rec sessionRecord
-			if m.sess.decode(b, key, &rec) == nil {
-				idToken, refreshToken = rec.id.IDToken, rec.id.RefreshToken
-			}
-		}
-		if err := m.opts.Store.Delete(ctx, key); err != nil {
-			// The cookie must not outlive a session we could not delete.
-			m.fail(w, r, storeError(err))
-			return
-		}
+	idToken, refreshToken, foreign, err := m.sess.endRequest(w, r, func(iss string) bool {
+		return m.tenant.owns(m.opts.Issuer, iss)
+	})
+	if err != nil {
+		// The cookie must not outlive a session we could not delete.
+		m.fail(w, r, err)
+		return
 	}
-	clear := m.sess.sessionCookie("")
-	clear.MaxAge = -1
-	http.SetCookie(w, clear)
-
 	target := m.opts.PostLogoutRedirectURL
+	if foreign {
+		// Another provider's session (Providers shares the store): ended
+		// here, and nothing of it goes to this provider.
+		m.opts.Logger.WarnContext(ctx, "oidcmw: a session of another provider ended locally at this provider's logout")
+		w.Header().Set("Location", target)
+		w.WriteHeader(http.StatusSeeOther)
+		return
+	}
 	p, err := m.disc.get(ctx)
 	if err != nil {
 		m.opts.Logger.WarnContext(ctx, "oidcmw: logged out locally only", "err", err)

@@ -146,3 +146,75 @@ func TestProvidersOwnTimeouts(t *testing.T) {
 		t.Errorf("SessionExpiry %v, want B's idle timeout %v", expiry, want)
 	}
 }
+
+// TestLogoutByOwnerOnly: one provider's logout never acts on another
+// provider's session at that provider: A's logout ends B's session locally
+// and sends nothing to A (no revocation of B's refresh token, no B ID
+// token as id_token_hint); Providers.Logout hands the request to B.
+func TestLogoutByOwnerOnly(t *testing.T) {
+	clk := newClock()
+	opA := oidctest.NewServer(oidctest.Config{Now: clk.Now, User: oidctest.User{Subject: "alice"}})
+	defer opA.Close()
+	opB := oidctest.NewServer(oidctest.Config{Now: clk.Now, User: oidctest.User{Subject: "bob"}})
+	defer opB.Close()
+	mux := http.NewServeMux()
+	app := httptest.NewServer(mux)
+	defer app.Close()
+	store := oidcmw.NewMemoryStore(clk.Now)
+	newM := func(name string, op *oidctest.Server) *oidcmw.Middleware {
+		m, err := oidcmw.New(oidcmw.Options{
+			Issuer: op.URL, ClientID: oidctest.DefaultClientID, ClientSecret: oidctest.DefaultClientSecret,
+			RedirectURL: app.URL + "/auth/" + name + "/callback", Store: store, Now: clk.Now,
+			RevokeOnLogout: true, Logger: slog.New(slog.DiscardHandler),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux.HandleFunc("/auth/"+name+"/login", m.Login)
+		mux.HandleFunc("/auth/"+name+"/callback", m.Callback)
+		mux.HandleFunc("POST /auth/"+name+"/logout", m.Logout)
+		return m
+	}
+	mA, mB := newM("a", opA), newM("b", opB)
+	ps, err := oidcmw.NewProviders("/choose", mA, mB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.HandleFunc("POST /auth/logout", ps.Logout)
+	mux.Handle("/", ps.Guard(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	h := &harness{t: t, app: app}
+	loginAtB := func() *http.Client {
+		browser := h.newBrowser()
+		resp, _ := do(t, browser, http.MethodGet, app.URL+"/auth/b/login?return_to=/", htmlAccept, nil)
+		resp, _ = do(t, browser, http.MethodGet, resp.Header.Get("Location"), htmlAccept, nil)
+		if resp, _ := do(t, browser, http.MethodGet, resp.Header.Get("Location"), htmlAccept, nil); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("callback at B: %d", resp.StatusCode)
+		}
+		return browser
+	}
+	origin := map[string]string{"Origin": app.URL}
+
+	// B's session at A's logout: ended here, nothing to A.
+	browser := loginAtB()
+	resp, _ := do(t, browser, http.MethodPost, app.URL+"/auth/a/logout", origin, nil)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || strings.Contains(loc, "id_token_hint") ||
+		strings.HasPrefix(loc, opA.URL) {
+		t.Fatalf("A's logout of B's session: %d to %q", resp.StatusCode, loc)
+	}
+	if n := opA.Count("/revoke"); n != 0 {
+		t.Fatalf("B's refresh token was sent to A's revocation endpoint (%d requests)", n)
+	}
+	if resp, _ := do(t, browser, http.MethodGet, app.URL+"/", jsonAccept, nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("B's session survived A's logout: %d", resp.StatusCode)
+	}
+
+	// Providers.Logout: B's session is ended at B.
+	browser = loginAtB()
+	resp, _ = do(t, browser, http.MethodPost, app.URL+"/auth/logout", origin, nil)
+	if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, opB.URL) || !strings.Contains(loc, "id_token_hint") {
+		t.Fatalf("Providers.Logout: %d to %q, want B's end-session endpoint with the hint", resp.StatusCode, loc)
+	}
+	if opA.Count("/revoke") != 0 || opB.Count("/revoke") != 1 {
+		t.Fatalf("revocations: A %d, B %d", opA.Count("/revoke"), opB.Count("/revoke"))
+	}
+}

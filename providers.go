@@ -87,3 +87,19 @@ func (ps *Providers) owner(s *liveSession) *Middleware {
 	}
 	return nil
 }
+
+// Logout is [Middleware.Logout] for sessions of any of the providers: the
+// request goes to the provider that issued the session, so that its
+// end-session request, id_token_hint and token revocation reach that
+// provider only. A request without a session (or with one of none of the
+// providers) is ended by the first provider's Logout, locally. Mount it
+// for POST; cross-origin requests get 403.
+func (ps *Providers) Logout(w http.ResponseWriter, r *http.Request) {
+	m := ps.ms[0]
+	if s, err := m.sess.load(r); err == nil {
+		if owner := ps.owner(s); owner != nil {
+			m = owner
+		}
+	}
+	m.Logout(w, r)
+}

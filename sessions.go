@@ -140,6 +140,35 @@ func (ss *sessions) create(w http.ResponseWriter, r *http.Request, rec *sessionR
 	return nil
 }
 
+// endRequest deletes the request's session (read past a store's cache)
+// and clears its cookie. It returns the session's ID and refresh token,
+// unless the session is not owned (owns reports on its issuer): then
+// foreign is true, and the tokens of another provider's session stay
+// unseen.
+func (ss *sessions) endRequest(w http.ResponseWriter, r *http.Request, owns func(iss string) bool) (idToken, refreshToken string, foreign bool, err error) {
+	ctx := r.Context()
+	if token := cookieValue(r, ss.sessionName); validToken(token) {
+		key := sessionKey(token)
+		if b, found, err := ss.getFresh(ctx, key); err == nil && found {
+			var rec sessionRecord
+			if ss.decode(b, key, &rec) == nil {
+				foreign = !owns(rec.id.Issuer)
+				idToken, refreshToken = rec.id.IDToken, rec.id.RefreshToken
+			}
+		}
+		if err := ss.store.Delete(ctx, key); err != nil {
+			return "", "", false, storeError(err)
+		}
+	}
+	clear := ss.sessionCookie("")
+	clear.MaxAge = -1
+	http.SetCookie(w, clear)
+	if foreign {
+		return "", "", true, nil
+	}
+	return idToken, refreshToken, false, nil
+}
+
 // remove deletes an ended session; a failure is logged, the session ends
 // at its TTL anyway.
 func (ss *sessions) remove(ctx context.Context, key string) {
