@@ -102,8 +102,13 @@ func (m *Middleware) updateLeased(ctx context.Context, s *liveSession) (*liveSes
 	}
 	cur.rec.lastSeen = now.Unix()
 	cur.rec.id.SessionExpiry = m.sess.end(&cur.rec)
-	if err := m.sess.write(ctx, cur.key, &cur.rec); err != nil {
-		return m.keepServing(cur, storeError(err))
+	// Only if the session is still there: a logout during the refresh wins.
+	switch err := m.sess.rewrite(ctx, cur.key, &cur.rec); {
+	case errors.Is(err, errSessionEnded):
+		m.opts.Logger.InfoContext(ctx, "oidcmw: session ended while it was refreshed")
+		return nil, errSessionEnded
+	case err != nil:
+		return m.keepServing(cur, err)
 	}
 	return cur, nil
 }

@@ -72,6 +72,18 @@ func (s *MemoryStore) Add(_ context.Context, key string, value []byte, ttl time.
 	return true, nil
 }
 
+// Replace implements [Store].
+func (s *MemoryStore) Replace(_ context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if it, ok := s.items[key]; !ok || now.UnixNano() >= it.expires {
+		return false, nil
+	}
+	s.items[key] = memItem{value: bytes.Clone(value), expires: expiry(now, ttl)}
+	return true, nil
+}
+
 // Get implements [Store].
 func (s *MemoryStore) Get(_ context.Context, key string) ([]byte, bool, error) {
 	now := s.now().UnixNano()

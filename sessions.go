@@ -114,6 +114,24 @@ func (ss *sessions) write(ctx context.Context, key string, rec *sessionRecord) e
 	return ss.store.Put(ctx, key, ss.seal.seal(rec.marshal(), key), ttl)
 }
 
+// rewrite stores rec under key until its end, only if the session is still
+// there: a logout (or back-channel logout) that deleted it while a refresh
+// ran wins, and rewrite reports errSessionEnded.
+func (ss *sessions) rewrite(ctx context.Context, key string, rec *sessionRecord) error {
+	ttl := ss.end(rec).Sub(ss.now())
+	if ttl <= 0 {
+		return ss.store.Delete(ctx, key)
+	}
+	replaced, err := ss.store.Replace(ctx, key, ss.seal.seal(rec.marshal(), key), ttl)
+	switch {
+	case err != nil:
+		return storeError(err)
+	case !replaced:
+		return errSessionEnded
+	}
+	return nil
+}
+
 // create stores rec as a new session under a new id, indexes it for
 // back-channel logout, and sets the cookie. A session the browser had
 // before is deleted (session fixation).

@@ -28,6 +28,12 @@ type Store interface {
 	// atomically: of concurrent Adds for one key at most one reports added.
 	// The middleware uses it for replay caches and refresh leases.
 	Add(ctx context.Context, key string, value []byte, ttl time.Duration) (added bool, err error)
+	// Replace stores value under key for ttl only if key holds a live
+	// value, atomically, and reports whether it did: a key deleted (or
+	// expired) meanwhile stays deleted. The middleware writes sessions
+	// back after a refresh with it, so that a logout that deleted the
+	// session while the refresh ran wins (Redis SET ... XX).
+	Replace(ctx context.Context, key string, value []byte, ttl time.Duration) (replaced bool, err error)
 	// Delete removes key, a value or a set. Deleting a missing key is not
 	// an error.
 	Delete(ctx context.Context, key string) error

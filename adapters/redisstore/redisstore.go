@@ -66,6 +66,15 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	return ok, wrap(err)
 }
 
+// Replace stores value under key only if the key is present (SET XX).
+func (s *Store) Replace(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	if ttl <= 0 {
+		return false, nil
+	}
+	ok, err := s.c.SetXX(ctx, key, value, ttl).Result()
+	return ok, wrap(err)
+}
+
 // Delete removes key.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	return wrap(s.c.Del(ctx, key).Err())

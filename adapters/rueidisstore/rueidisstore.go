@@ -137,6 +137,25 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	return true, nil
 }
 
+// Replace stores value under key only if the key is present (SET XX).
+func (s *Store) Replace(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	if ttl <= 0 {
+		return false, nil
+	}
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	defer s.wrote(key)
+	cmd := s.c.B().Set().Key(key).Value(rueidis.BinaryString(value)).Xx().PxMilliseconds(ms(ttl)).Build()
+	err := s.c.Do(ctx, cmd).Error()
+	switch {
+	case rueidis.IsRedisNil(err):
+		return false, nil
+	case err != nil:
+		return false, wrap(err)
+	}
+	return true, nil
+}
+
 // Delete removes key.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	ctx, cancel := bound(ctx)

@@ -21,7 +21,9 @@
 // either deletes it, and a replayed callback may then succeed twice. A
 // shared backend such as redisstore is fine with one instance; with more,
 // use a Store whose backend offers an atomic get-and-delete (such as Redis
-// GETDEL) instead of this adapter.
+// GETDEL) instead of this adapter. The same holds for Add and Replace: across
+// instances, a logout on one can be undone by a refresh that was in flight
+// on another when the logout came.
 //
 // # Expiry
 //
@@ -136,6 +138,21 @@ func (st *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dur
 	mu := st.lock(key)
 	defer mu.Unlock()
 	if _, found, err := st.find(ctx, key); err != nil || found {
+		return false, err
+	}
+	return true, st.commit(ctx, key, bytes.Clone(value), time.Now().Add(ttl))
+}
+
+// Replace stores value under key only if the key holds a value. Like Take,
+// it is atomic within this process only: across instances a logout on one
+// can still be undone by a refresh in flight on another.
+func (st *Store) Replace(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	if ttl <= 0 {
+		return false, nil
+	}
+	mu := st.lock(key)
+	defer mu.Unlock()
+	if _, found, err := st.find(ctx, key); err != nil || !found {
 		return false, err
 	}
 	return true, st.commit(ctx, key, bytes.Clone(value), time.Now().Add(ttl))

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -35,6 +36,7 @@ func RunInstances(t *testing.T, newStore func(*testing.T) oidcmw.Store, settle t
 		{"ConcurrentLogins", concurrentLogins},
 		{"RefreshOnce", refreshOnce},
 		{"BackchannelLogout", backchannelLogout},
+		{"LogoutDuringRefresh", logoutDuringRefresh},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore, settle) })
 	}
@@ -48,7 +50,7 @@ type cluster struct {
 	clock *Clock // of the provider and both instances
 }
 
-func newCluster(t *testing.T, newStore func(*testing.T) oidcmw.Store, cfg oidctest.Config) *cluster {
+func newCluster(t *testing.T, newStore func(*testing.T) oidcmw.Store, cfg oidctest.Config, opts ...func(*oidcmw.Options)) *cluster {
 	t.Helper()
 	clk := NewClock(time.Now())
 	cfg.Now = clk.Now
@@ -61,14 +63,18 @@ func newCluster(t *testing.T, newStore func(*testing.T) oidcmw.Store, cfg oidcte
 	}))
 	t.Cleanup(lb.Close)
 	for i := range instances {
-		m, err := oidcmw.New(oidcmw.Options{
+		o := oidcmw.Options{
 			Issuer: op.URL, ClientID: oidctest.DefaultClientID, ClientSecret: oidctest.DefaultClientSecret,
 			RedirectURL: lb.URL + "/auth/callback",
 			Store:       newStore(t),
 			SecretKeys:  [][]byte{[]byte(strings.Repeat("k", 32))},
 			LoginParams: []string{"login_hint"},
 			Now:         clk.Now,
-		})
+		}
+		for _, f := range opts {
+			f(&o)
+		}
+		m, err := oidcmw.New(o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -285,5 +291,67 @@ func backchannelLogout(t *testing.T, newStore func(*testing.T) oidcmw.Store, set
 	}
 	if s := post(); s != http.StatusBadRequest { // the other instance this time
 		t.Fatalf("replayed logout token: %d", s)
+	}
+}
+
+// refreshGate holds the first refresh grant sent through it until release
+// is closed, and closes arrived when it comes.
+type refreshGate struct {
+	arrived, release chan struct{}
+	once             sync.Once
+}
+
+func (g *refreshGate) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPost && r.Body != nil {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if strings.Contains(string(body), "grant_type=refresh_token") {
+			first := false
+			g.once.Do(func() { first = true; close(g.arrived) })
+			if first {
+				<-g.release
+			}
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// logoutDuringRefresh: a logout on one instance while the other is
+// refreshing the session wins: when the refresh completes, it does not
+// write the session back, and the old cookie is refused on both.
+func logoutDuringRefresh(t *testing.T, newStore func(*testing.T) oidcmw.Store, settle time.Duration) {
+	gate := &refreshGate{arrived: make(chan struct{}), release: make(chan struct{})}
+	cl := newCluster(t, newStore, oidctest.Config{}, func(o *oidcmw.Options) {
+		o.HTTPClient = &http.Client{Transport: gate, Timeout: 10 * time.Second}
+	})
+	b := cl.login(t, "alice")
+	u, _ := url.Parse(cl.lb.URL)
+	old := b.Jar.Cookies(u)
+	cl.clock.Advance(time.Hour - 30*time.Second) // inside the refresh margin
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		cl.status(b) // starts the refresh, held at the provider
+	}()
+	select {
+	case <-gate.arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no refresh started")
+	}
+	if resp, _, err := send(b, http.MethodPost, cl.lb.URL+"/auth/logout", "Origin", cl.lb.URL); err != nil || resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout during the refresh: %v %v", resp, err)
+	}
+	close(gate.release)
+	<-done
+	time.Sleep(settle)
+	replay := browser()
+	replay.Jar.SetCookies(u, old)
+	for range 2 { // both instances
+		if got := cl.status(replay); got != http.StatusUnauthorized {
+			t.Fatalf("the old cookie after logout and the refresh: %d, want 401", got)
+		}
 	}
 }

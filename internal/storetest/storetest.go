@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore func() oidcmw.Store) {
 		{"KeyLengths", testKeyLengths},
 		{"Add", testAdd},
 		{"AddOnce", testAddOnce},
+		{"Replace", testReplace},
 		{"Sets", testSets},
 		{"AddMemberConcurrent", testAddMemberConcurrent},
 	}
@@ -82,6 +83,10 @@ func (s prefixed) Delete(ctx context.Context, k string) error { return s.Store.D
 
 func (s prefixed) Add(ctx context.Context, k string, v []byte, ttl time.Duration) (bool, error) {
 	return s.Store.Add(ctx, s.p+k, v, ttl)
+}
+
+func (s prefixed) Replace(ctx context.Context, k string, v []byte, ttl time.Duration) (bool, error) {
+	return s.Store.Replace(ctx, s.p+k, v, ttl)
 }
 
 func (s prefixed) AddMember(ctx context.Context, k, m string, ttl time.Duration) error {
@@ -319,6 +324,40 @@ func testAdd(t *testing.T, s oidcmw.Store) {
 	if !add(t, s, "k", "third", ttl) {
 		t.Fatal("Add after Take did not add")
 	}
+}
+
+// testReplace: Replace writes only over a live value, so that a key
+// deleted meanwhile (a logout during a refresh) stays deleted.
+func testReplace(t *testing.T, s oidcmw.Store) {
+	replace := func(key, value string) bool {
+		t.Helper()
+		ok, err := s.Replace(context.Background(), key, []byte(value), ttl)
+		if err != nil {
+			t.Fatalf("Replace(%q) = %v", key, err)
+		}
+		return ok
+	}
+	if replace("missing", "v") {
+		t.Fatal("Replace of a missing key replaced")
+	}
+	wantGet(t, s, "missing", "")
+	put(t, s, "k", "first", ttl)
+	if !replace("k", "second") {
+		t.Fatal("Replace of a present key did not replace")
+	}
+	wantGet(t, s, "k", "second")
+	if err := s.Delete(context.Background(), "k"); err != nil {
+		t.Fatal(err)
+	}
+	if replace("k", "third") {
+		t.Fatal("Replace after Delete replaced: a logout would be undone")
+	}
+	wantGet(t, s, "k", "")
+	put(t, s, "gone", "v", -time.Second)
+	if replace("gone", "v2") {
+		t.Fatal("Replace of an expired value replaced")
+	}
+	wantGet(t, s, "gone", "")
 }
 
 // testAddOnce races 50 goroutines on Add for one key: exactly one adds.
