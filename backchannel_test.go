@@ -157,8 +157,10 @@ func TestRPInitiatedLogoutWithBackchannel(t *testing.T) {
 	h.login(tab2, "/")
 	refresh := whoami(h)().RefreshToken
 
-	resp, _ := do(t, h.browser, http.MethodPost, h.app.URL+"/auth/logout", map[string]string{"Origin": h.app.URL}, nil)
-	resp, _ = do(t, h.browser, http.MethodGet, resp.Header.Get("Location"), htmlAccept, nil)
+	resp, body := do(t, h.browser, http.MethodPost, h.app.URL+"/auth/logout", map[string]string{"Origin": h.app.URL}, nil)
+	target, params := endSession(t, resp, body)
+	resp, _ = do(t, h.browser, http.MethodPost, target, map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+		strings.NewReader(params.Encode()))
 	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), h.app.URL+"/") {
 		t.Fatalf("end_session: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}

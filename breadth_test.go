@@ -271,8 +271,9 @@ func TestEncryptedIDToken(t *testing.T) {
 						t.Fatalf("Identity.IDToken has %d dots, want a JWS", strings.Count(id.IDToken, "."))
 					}
 					h.app.Config.Handler.(*http.ServeMux).HandleFunc("/auth/logout", h.m.Logout)
-					resp, _ := do(t, h.browser, http.MethodPost, h.app.URL+"/auth/logout", map[string]string{"Origin": h.app.URL}, nil)
-					hint := mustParse(t, resp.Header.Get("Location")).Query().Get("id_token_hint")
+					resp, body := do(t, h.browser, http.MethodPost, h.app.URL+"/auth/logout", map[string]string{"Origin": h.app.URL}, nil)
+					_, params := endSession(t, resp, body)
+					hint := params.Get("id_token_hint")
 					if strings.Count(hint, ".") != 2 {
 						t.Fatalf("id_token_hint %.20q... is not a JWS", hint)
 					}

@@ -281,3 +281,25 @@ func withParam(t *testing.T, u, key, value string) string {
 	pu.RawQuery = q.Encode()
 	return pu.String()
 }
+
+// endSession reads the end-session request a logout answered: the form
+// page the browser posts (the default), or a redirect's Location
+// (InsecureEndSessionGET, or no end_session_endpoint). It returns the
+// target without query and all the parameters.
+func endSession(t *testing.T, resp *http.Response, body string) (target string, params url.Values) {
+	t.Helper()
+	if resp.StatusCode == http.StatusOK {
+		action, fields, err := oidctest.ParseFormPost(strings.NewReader(body))
+		if err != nil {
+			t.Fatalf("logout page: %v", err)
+		}
+		return action, fields
+	}
+	u, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	params = u.Query()
+	u.RawQuery = ""
+	return u.String(), params
+}

@@ -22,12 +22,11 @@ func TestLogout(t *testing.T) {
 		t.Errorf("cross-site logout: %d", resp.StatusCode)
 	}
 
-	resp, _ := do(t, h.browser, http.MethodPost, h.app.URL+"/auth/logout", map[string]string{"Sec-Fetch-Site": "same-origin"}, nil)
-	loc := resp.Header.Get("Location")
-	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, h.op.URL+"/end_session?") {
-		t.Fatalf("logout: %d %q", resp.StatusCode, loc)
+	resp, body := do(t, h.browser, http.MethodPost, h.app.URL+"/auth/logout", map[string]string{"Sec-Fetch-Site": "same-origin"}, nil)
+	target, q := endSession(t, resp, body)
+	if resp.StatusCode != http.StatusOK || target != h.op.URL+"/end_session" {
+		t.Fatalf("logout: %d to %q", resp.StatusCode, target)
 	}
-	q := mustParse(t, loc).Query()
 	if q.Get("id_token_hint") == "" || q.Get("post_logout_redirect_uri") != h.app.URL+"/" {
 		t.Errorf("end_session parameters %v", q)
 	}
@@ -45,9 +44,46 @@ func TestLogout(t *testing.T) {
 func TestLogoutWithoutSession(t *testing.T) {
 	h := newHarness(t, setup{opts: func(o *oidcmw.Options) { o.PostLogoutRedirectURL = "http://127.0.0.1/bye" }})
 	h.app.Config.Handler.(*http.ServeMux).HandleFunc("/auth/logout", h.m.Logout)
-	resp, _ := do(t, h.browser, http.MethodPost, h.app.URL+"/auth/logout", nil, nil)
-	q := mustParse(t, resp.Header.Get("Location")).Query()
-	if resp.StatusCode != http.StatusSeeOther || q.Has("id_token_hint") || q.Get("post_logout_redirect_uri") != "http://127.0.0.1/bye" {
+	resp, body := do(t, h.browser, http.MethodPost, h.app.URL+"/auth/logout", nil, nil)
+	_, q := endSession(t, resp, body)
+	if resp.StatusCode != http.StatusOK || q.Has("id_token_hint") || q.Get("post_logout_redirect_uri") != "http://127.0.0.1/bye" {
 		t.Errorf("logout without session: %d %v", resp.StatusCode, q)
+	}
+}
+
+// TestLogoutEndSessionPOST: the end-session request carries the ID token
+// in a form the browser posts, never in a URL; InsecureEndSessionGET puts
+// it back in the redirect for providers that refuse POST.
+func TestLogoutEndSessionPOST(t *testing.T) {
+	for _, get := range []bool{false, true} {
+		h := newHarness(t, setup{opts: func(o *oidcmw.Options) { o.InsecureEndSessionGET = get }})
+		h.app.Config.Handler.(*http.ServeMux).HandleFunc("/auth/logout", h.m.Logout)
+		h.login(h.browser, "/")
+		idToken := whoami(h)().IDToken
+		resp, body := do(t, h.browser, http.MethodPost, h.app.URL+"/auth/logout", map[string]string{"Origin": h.app.URL}, nil)
+		target, params := endSession(t, resp, body)
+		if target != h.op.URL+"/end_session" || params.Get("id_token_hint") != idToken {
+			t.Fatalf("get=%v: end session at %q with %v", get, target, params)
+		}
+		loc := resp.Header.Get("Location")
+		if get {
+			if resp.StatusCode != http.StatusSeeOther || mustParse(t, loc).Query().Get("id_token_hint") != idToken {
+				t.Fatalf("InsecureEndSessionGET: %d %q", resp.StatusCode, loc)
+			}
+			continue
+		}
+		if resp.StatusCode != http.StatusOK || loc != "" {
+			t.Fatalf("POST form: %d, Location %q", resp.StatusCode, loc)
+		}
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'sha256-") ||
+			resp.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("form page headers: CSP %q, Cache-Control %q", csp, resp.Header.Get("Cache-Control"))
+		}
+		// The provider takes the POST and lands the browser back here.
+		resp, _ = do(t, h.browser, http.MethodPost, target, map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+			strings.NewReader(params.Encode()))
+		if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), h.app.URL+"/") {
+			t.Fatalf("end_session by POST: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
 	}
 }

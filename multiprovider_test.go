@@ -210,9 +210,9 @@ func TestLogoutByOwnerOnly(t *testing.T) {
 
 	// Providers.Logout: B's session is ended at B.
 	browser = loginAtB()
-	resp, _ = do(t, browser, http.MethodPost, app.URL+"/auth/logout", origin, nil)
-	if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, opB.URL) || !strings.Contains(loc, "id_token_hint") {
-		t.Fatalf("Providers.Logout: %d to %q, want B's end-session endpoint with the hint", resp.StatusCode, loc)
+	resp, body := do(t, browser, http.MethodPost, app.URL+"/auth/logout", origin, nil)
+	if target, params := endSession(t, resp, body); !strings.HasPrefix(target, opB.URL) || params.Get("id_token_hint") == "" {
+		t.Fatalf("Providers.Logout: %d to %q, want B's end-session endpoint with the hint", resp.StatusCode, target)
 	}
 	if opA.Count("/revoke") != 0 || opB.Count("/revoke") != 1 {
 		t.Fatalf("revocations: A %d, B %d", opA.Count("/revoke"), opB.Count("/revoke"))

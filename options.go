@@ -183,6 +183,14 @@ type Options struct {
 	// control characters are dropped. Default: none.
 	LoginParams []string
 
+	// InsecureEndSessionGET sends the logout to the provider's
+	// end_session_endpoint as a redirect with the parameters, the ID token
+	// as id_token_hint among them, in the URL, where browser history,
+	// proxies and the provider's access logs keep it. Default false: an
+	// auto-submitted POST form, which RP-Initiated Logout 1.0 §2 has
+	// providers accept. Set it only for a provider that refuses POST.
+	InsecureEndSessionGET bool
+
 	// RevokeOnLogout revokes the refresh token (RFC 7009) at the provider's
 	// revocation_endpoint, when it has one, before [Middleware.Logout]
 	// redirects. Default false.

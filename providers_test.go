@@ -238,15 +238,13 @@ func TestProviders(t *testing.T) {
 			h.op.Misbehave()
 
 			// Logout.
-			resp, _ := do(t, h.browser, http.MethodPost, h.app.URL+"/auth/logout", nil, nil)
-			loc := resp.Header.Get("Location")
+			resp, body := do(t, h.browser, http.MethodPost, h.app.URL+"/auth/logout", nil, nil)
+			loc, params := endSession(t, resp, body)
 			switch {
-			case resp.StatusCode != http.StatusSeeOther:
-				t.Errorf("logout: status %d", resp.StatusCode)
-			case tc.logoutPath == "" && loc != h.opts.PostLogoutRedirectURL:
-				t.Errorf("logout redirected to %q, want PostLogoutRedirectURL %q (no end_session_endpoint)", loc, h.opts.PostLogoutRedirectURL)
-			case tc.logoutPath != "" && (!strings.HasPrefix(loc, h.op.URL+tc.logoutPath+"?") || !strings.Contains(loc, "id_token_hint=")):
-				t.Errorf("logout redirected to %q, want %s with id_token_hint", loc, tc.logoutPath)
+			case tc.logoutPath == "" && (resp.StatusCode != http.StatusSeeOther || loc != h.opts.PostLogoutRedirectURL):
+				t.Errorf("logout: %d to %q, want PostLogoutRedirectURL %q (no end_session_endpoint)", resp.StatusCode, loc, h.opts.PostLogoutRedirectURL)
+			case tc.logoutPath != "" && (resp.StatusCode != http.StatusOK || loc != h.op.URL+tc.logoutPath || params.Get("id_token_hint") == ""):
+				t.Errorf("logout: %d to %q, want a form posting to %s with id_token_hint", resp.StatusCode, loc, tc.logoutPath)
 			}
 			if h.signedIn(h.browser) {
 				t.Error("still signed in after logout")
