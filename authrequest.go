@@ -35,6 +35,7 @@ type loginStarter struct {
 	par           bool
 	requestObject bool
 	now           func() time.Time
+	budget        *loginBudget
 	tokens        *tokenClient
 	sess          *sessions
 }
@@ -70,6 +71,9 @@ func hasControl(s string) bool {
 // start saves a pending login bound to the browser's binding (its login
 // cookie value) and returns the URL of the authorization request.
 func (l *loginStarter) start(ctx context.Context, p *provider, binding string, lo loginOptions) (string, error) {
+	if wait, ok := l.budget.take(l.now()); !ok {
+		return "", &tooManyLogins{retryAfter: wait}
+	}
 	maxAge := l.maxAge
 	if lo.maxAge > 0 {
 		maxAge = lo.maxAge
@@ -184,3 +188,9 @@ func (l *loginStarter) requestObjectJWT(p *provider, params url.Values) (string,
 	claims["jti"] = rand.Text()
 	return l.tokens.clientJWT("oauth-authz-req+jwt", claims)
 }
+
+// tooManyLogins is ErrTooManyLogins with how long to wait.
+type tooManyLogins struct{ retryAfter time.Duration }
+
+func (e *tooManyLogins) Error() string        { return ErrTooManyLogins.Error() }
+func (e *tooManyLogins) Is(target error) bool { return target == ErrTooManyLogins }

@@ -72,6 +72,8 @@ func reasonCode(err error) string {
 		{ErrInvalidTokenResponse, "invalid_token_response"},
 		{ErrProviderUnavailable, "provider_unavailable"},
 		{ErrStoreUnavailable, "store_unavailable"},
+		{ErrTooManyLogins, "too_many_logins"},
+		{ErrInvalidChecks, "invalid_checks"},
 		{ErrInvalidUserInfo, "invalid_userinfo"},
 		{ErrInsufficientAuthentication, "insufficient_user_authentication"},
 		{ErrLoginRefused, "login_refused"},

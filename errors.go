@@ -72,6 +72,11 @@ var (
 	// fails closed. Status 503.
 	ErrStoreUnavailable = errors.New("oidcmw: session store unavailable")
 
+	// ErrTooManyLogins: this instance has started Options.MaxOpenLogins
+	// logins within LoginTimeout, and starts no more until some of them
+	// leave that window. Status 503, with Retry-After.
+	ErrTooManyLogins = errors.New("oidcmw: too many logins in progress")
+
 	// ErrInvalidChecks: [Middleware.AuthorizationCodeGrant] was called with
 	// [Checks] it cannot use (no State or CodeVerifier, a DPoPKey of a type
 	// it cannot sign with), or no DPoP key could be made for the grant. A
@@ -199,7 +204,7 @@ func StatusCode(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, ErrInvalidTokenResponse), errors.Is(err, ErrProviderUnavailable):
 		return http.StatusBadGateway
-	case errors.Is(err, ErrStoreUnavailable):
+	case errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrTooManyLogins):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout

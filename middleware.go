@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,7 +67,7 @@ func New(opts Options) (*Middleware, error) {
 		scope: strings.Join(o.Scopes, " "), offline: slices.Contains(o.Scopes, "offline_access"),
 		mode: m.mode, authParams: o.AuthParams, loginParams: o.LoginParams, omitConsent: o.OmitConsentPrompt,
 		maxAge: o.MaxAge, loginTimeout: o.LoginTimeout, dpop: o.DPoP, par: o.PAR, requestObject: o.RequestObject,
-		now: o.Now, tokens: m.tokens, sess: m.sess}
+		now: o.Now, budget: newLoginBudget(o.MaxOpenLogins, o.LoginTimeout), tokens: m.tokens, sess: m.sess}
 	m.logout = http.NewCrossOriginProtection().Handler(http.HandlerFunc(m.handleLogout))
 	m.lease = refreshLease(o.HTTPClient)
 	return m, nil
@@ -246,6 +247,9 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, lo login
 		binding = rand.Text()
 	}
 	target, err := m.login.start(ctx, p, binding, lo)
+	if tm := (*tooManyLogins)(nil); errors.As(err, &tm) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(tm.retryAfter.Seconds())+1))
+	}
 	if err != nil {
 		m.fail(w, r, err)
 		return

@@ -228,6 +228,14 @@ type Options struct {
 	// (several tabs); starting one more drops the oldest. Default 8.
 	MaxPendingLogins int
 
+	// MaxOpenLogins caps the logins this instance starts within
+	// LoginTimeout, whoever starts them: each stores a pending login of
+	// about 500 bytes until LoginTimeout, and a visitor without cookies
+	// can start any number. Beyond it, starting a login answers 503 with
+	// Retry-After ([ErrTooManyLogins]); signed-in users are not affected.
+	// Default 100000 (some 50 MB of store per instance at most).
+	MaxOpenLogins int
+
 	// Limits bound request, token and document sizes and JWKS refetches.
 	// Default: see [Limits].
 	Limits Limits
@@ -245,6 +253,7 @@ const (
 	defaultAbsoluteTimeout = 7 * 24 * time.Hour
 	defaultRefreshMargin   = time.Minute
 	defaultMaxPending      = 8
+	defaultMaxOpenLogins   = 100_000
 )
 
 var defaultScopes = []string{"openid", "profile", "email"}
@@ -297,7 +306,7 @@ func (o *Options) validate() error {
 		return err
 	}
 	if o.ClockSkew < 0 || o.LoginTimeout < 0 || o.IdleTimeout < 0 || o.AbsoluteTimeout < 0 ||
-		o.RefreshMargin < 0 || o.MaxAge < 0 || o.MaxPendingLogins < 0 {
+		o.RefreshMargin < 0 || o.MaxAge < 0 || o.MaxPendingLogins < 0 || o.MaxOpenLogins < 0 {
 		return errors.New("oidcmw: durations and limits in Options must not be negative")
 	}
 	for _, p := range o.LoginParams {
@@ -349,6 +358,7 @@ func (o Options) withDefaults() (Options, error) {
 	setDefault(&o.AbsoluteTimeout, defaultAbsoluteTimeout)
 	setDefault(&o.RefreshMargin, defaultRefreshMargin)
 	setDefault(&o.MaxPendingLogins, defaultMaxPending)
+	setDefault(&o.MaxOpenLogins, defaultMaxOpenLogins)
 	setDefault(&o.CookieName, "oidcmw")
 	if o.Now == nil {
 		o.Now = time.Now

@@ -70,6 +70,8 @@ table() {
 
 table 'Guard: one authenticated request, in process (base: scs)' \
 	-filter '.name:Guard' -col '/impl@(scs nethttp oidcmw oidcmw-sealed oidcmw-redis oidcmw-rueidis)'
+table 'AnonymousLogins: heap that cookieless login requests leave until LoginTimeout (base: unbounded)' \
+	-filter '.name:AnonymousLogins' -col /impl
 table 'SessionHeap: memory per live session (base: handwritten)' \
 	-filter '.name:SessionHeap' -col /impl
 table 'GuardSessions: oidcmw guard with a full MemoryStore (base: 10k)' \

@@ -65,7 +65,9 @@ func newOIDCMWApp(tb testing.TB, issuer string, opts oidcmw.Options) *oidcmwApp 
 	opts.ClientID = oidctest.DefaultClientID
 	opts.ClientSecret = oidctest.DefaultClientSecret
 	opts.RedirectURL = a.srv.URL + "/auth/callback"
-	opts.Logger = slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	m, err := oidcmw.New(opts)
 	if err != nil {
 		tb.Fatalf("oidcmw.New: %v", err)
