@@ -183,13 +183,16 @@ type Options struct {
 	// control characters are dropped. Default: none.
 	LoginParams []string
 
-	// InsecureEndSessionGET sends the logout to the provider's
-	// end_session_endpoint as a redirect with the parameters, the ID token
-	// as id_token_hint among them, in the URL, where browser history,
-	// proxies and the provider's access logs keep it. Default false: an
-	// auto-submitted POST form, which RP-Initiated Logout 1.0 §2 has
-	// providers accept. Set it only for a provider that refuses POST.
-	InsecureEndSessionGET bool
+	// EndSessionPOST sends the logout to the provider's
+	// end_session_endpoint as a form the browser posts at once (RP-Initiated
+	// Logout 1.0 §2), so that the ID token, as id_token_hint, is in no URL
+	// (browser history, proxies, the provider's access logs). Default false:
+	// a redirect with the parameters in the URL, which every provider takes.
+	// A cross-site POST does not carry the provider's SameSite=Lax session
+	// cookie, and some providers accept POST only when configured for it
+	// (oidc-provider: enableHttpPostMethods, which needs its cookies
+	// SameSite=None); set it when yours does.
+	EndSessionPOST bool
 
 	// RevokeOnLogout revokes the refresh token (RFC 7009) at the provider's
 	// revocation_endpoint, when it has one, before [Middleware.Logout]
