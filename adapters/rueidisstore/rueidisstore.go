@@ -120,32 +120,22 @@ func (s *Store) Take(ctx context.Context, key string) ([]byte, bool, error) {
 
 // Add stores value under key only if the key is absent (SET NX).
 func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	if ttl <= 0 {
-		return false, nil
-	}
-	ctx, cancel := bound(ctx)
-	defer cancel()
-	defer s.wrote(key)
-	cmd := s.c.B().Set().Key(key).Value(rueidis.BinaryString(value)).Nx().PxMilliseconds(ms(ttl)).Build()
-	err := s.c.Do(ctx, cmd).Error()
-	switch {
-	case rueidis.IsRedisNil(err):
-		return false, nil
-	case err != nil:
-		return false, wrap(err)
-	}
-	return true, nil
+	return s.setIf(ctx, key, ttl, s.c.B().Set().Key(key).Value(rueidis.BinaryString(value)).Nx().PxMilliseconds(ms(ttl)).Build())
 }
 
 // Replace stores value under key only if the key is present (SET XX).
 func (s *Store) Replace(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	return s.setIf(ctx, key, ttl, s.c.B().Set().Key(key).Value(rueidis.BinaryString(value)).Xx().PxMilliseconds(ms(ttl)).Build())
+}
+
+// setIf runs a conditional SET and reports whether it set.
+func (s *Store) setIf(ctx context.Context, key string, ttl time.Duration, cmd rueidis.Completed) (bool, error) {
 	if ttl <= 0 {
 		return false, nil
 	}
 	ctx, cancel := bound(ctx)
 	defer cancel()
 	defer s.wrote(key)
-	cmd := s.c.B().Set().Key(key).Value(rueidis.BinaryString(value)).Xx().PxMilliseconds(ms(ttl)).Build()
 	err := s.c.Do(ctx, cmd).Error()
 	switch {
 	case rueidis.IsRedisNil(err):
