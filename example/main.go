@@ -18,6 +18,7 @@
 //	OIDC_RESPONSE_MODE             query or form_post (query)
 //	OIDC_POST_LOGOUT_REDIRECT_URL  where the provider sends the browser after logout (http://ADDR/)
 //	REDIS_URL                      sessions in Redis, shared by instances (in memory)
+//	DATABASE_URL                   sessions in PostgreSQL instead (postgres://...); not with REDIS_URL
 //	SESSION_SECRET                 32+ bytes sealing stored tokens (random per process)
 //	OIDC_CLIENT_AUTH_METHOD        client_secret_basic, client_secret_post, client_secret_jwt,
 //	                               private_key_jwt or none (from the secret and key)
@@ -33,6 +34,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"html/template"
 	"log"
@@ -43,9 +45,11 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/oidcmw/oidcmw"
+	"github.com/oidcmw/oidcmw/adapters/pgxstore"
 	"github.com/oidcmw/oidcmw/adapters/redisstore"
 	"github.com/oidcmw/oidcmw/oidctest"
 )
@@ -110,6 +114,17 @@ func newApp(getenv func(string) string, addr string) (h http.Handler, close func
 	if res := getenv("OIDC_RESOURCE"); res != "" {
 		opts.AuthParams = url.Values{"resource": {res}}
 		opts.TokenParams = url.Values{"resource": {res}}
+	}
+	if getenv("REDIS_URL") != "" && getenv("DATABASE_URL") != "" {
+		return nil, close, errors.New("REDIS_URL and DATABASE_URL are both set: choose one store")
+	}
+	if u := getenv("DATABASE_URL"); u != "" {
+		store, closeStore, err := postgresStore(u)
+		if err != nil {
+			return nil, close, fmt.Errorf("DATABASE_URL: %w", err)
+		}
+		closers = append(closers, closeStore)
+		opts.Store = store
 	}
 	if u := getenv("REDIS_URL"); u != "" {
 		ro, err := redis.ParseURL(u)
@@ -226,4 +241,31 @@ func logSignIn(ctx context.Context) {
 	if id, ok := oidcmw.FromContext(ctx); ok {
 		log.Printf("signed in: sub %q at %s (acr %q)", id.Subject, id.Issuer, id.ACR)
 	}
+}
+
+// postgresStore connects to PostgreSQL, creates the store's tables if
+// needed, and returns the store and what closes it.
+func postgresStore(u string) (oidcmw.Store, func(), error) {
+	cfg, err := pgxpool.ParseConfig(u)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.ConnConfig.ConnectTimeout = 2 * time.Second // fail fast: the guard answers 503
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := pgxstore.New(pool, pgxstore.Options{})
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := store.Migrate(ctx); err != nil {
+		store.Close()
+		pool.Close()
+		return nil, nil, err
+	}
+	return store, func() { store.Close(); pool.Close() }, nil
 }

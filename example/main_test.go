@@ -115,3 +115,24 @@ func TestExampleLogsSignIn(t *testing.T) {
 		t.Fatalf("log: %q", buf.String())
 	}
 }
+
+// TestExampleOnPostgreSQL: DATABASE_URL keeps the sessions in PostgreSQL
+// (adapters/pgxstore); with REDIS_URL too it refuses to start.
+func TestExampleOnPostgreSQL(t *testing.T) {
+	env := map[string]string{"DATABASE_URL": "postgres://x@/y", "REDIS_URL": "redis://127.0.0.1:1/0"}
+	if _, _, err := newApp(func(k string) string { return env[k] }, "127.0.0.1:0"); err == nil || !strings.Contains(err.Error(), "both") {
+		t.Fatalf("both stores: %v", err)
+	}
+	u := os.Getenv("OIDCMW_TEST_POSTGRES_URL")
+	if u == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("OIDCMW_TEST_POSTGRES_URL is not set; .ci/run starts PostgreSQL")
+		}
+		t.Skip("OIDCMW_TEST_POSTGRES_URL is not set")
+	}
+	app := start(t, map[string]string{"DATABASE_URL": u})
+	c := browser()
+	if resp, body := get(t, c, app.URL+"/me", "text/html"); resp.StatusCode != 200 || !strings.Contains(body, `"sub": "alice"`) && !strings.Contains(body, `"sub":"alice"`) {
+		t.Fatalf("/me after login on PostgreSQL: %d %q", resp.StatusCode, body)
+	}
+}
