@@ -19,6 +19,10 @@
 #              a Redis to benchmark the guard with adapters/redisstore and
 #              adapters/rueidisstore
 #              (e.g. unix:///tmp/redis.sock); without it that case is skipped
+#   OIDCMW_TEST_POSTGRES_URL
+#              a PostgreSQL to benchmark the guard with adapters/pgxstore
+#              (e.g. postgres://postgres@/postgres?host=/tmp/pgsock); without
+#              it that case is skipped
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -69,7 +73,7 @@ table() {
 }
 
 table 'Guard: one authenticated request, in process (base: scs)' \
-	-filter '.name:Guard' -col '/impl@(scs nethttp oidcmw oidcmw-sealed oidcmw-redis oidcmw-rueidis)'
+	-filter '.name:Guard' -col '/impl@(scs nethttp oidcmw oidcmw-sealed oidcmw-redis oidcmw-rueidis oidcmw-pgx)'
 table 'AnonymousLogins: heap that cookieless login requests leave until LoginTimeout (base: unbounded)' \
 	-filter '.name:AnonymousLogins' -col /impl
 table 'SessionHeap: memory per live session (base: handwritten)' \
@@ -132,7 +136,7 @@ $BENCHSTAT -format csv -row .fullname -col .file "$OUT" 2>/dev/null |
 			s = "sec/op"; a = "allocs/op"
 			print "Guard overhead above the bare handler (impl - nethttp):"
 			base = "Guard/impl=nethttp"
-			n = split("scs oidcmw oidcmw-sealed oidcmw-redis oidcmw-rueidis", impls, " ")
+			n = split("scs oidcmw oidcmw-sealed oidcmw-redis oidcmw-rueidis oidcmw-pgx", impls, " ")
 			for (i = 1; i <= n; i++) {
 				k = "Guard/impl=" impls[i]
 				if (!has(s, k) || !has(s, base)) continue

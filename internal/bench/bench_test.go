@@ -18,13 +18,16 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/rueidis"
 	"golang.org/x/oauth2"
 
 	"github.com/oidcmw/oidcmw"
+	"github.com/oidcmw/oidcmw/adapters/pgxstore"
 	"github.com/oidcmw/oidcmw/adapters/redisstore"
 	"github.com/oidcmw/oidcmw/adapters/rueidisstore"
+	"github.com/oidcmw/oidcmw/internal/pgtest"
 	"github.com/oidcmw/oidcmw/internal/redistest"
 	"github.com/oidcmw/oidcmw/oidctest"
 )
@@ -74,6 +77,9 @@ func BenchmarkGuard(b *testing.B) {
 		{"oidcmw-redis", func(b *testing.B) oidcmw.Options {
 			return oidcmw.Options{Store: redisStore(b)}
 		}, 0},
+		{"oidcmw-pgx", func(b *testing.B) oidcmw.Options {
+			return oidcmw.Options{Store: pgxStore(b)}
+		}, 0},
 		// rueidisstore reads a key it wrote from the server for a second
 		// (read-your-writes), then from its client-side cache.
 		{"oidcmw-rueidis", func(b *testing.B) oidcmw.Options {
@@ -100,6 +106,25 @@ func redisStore(b *testing.B) oidcmw.Store {
 	c := redis.NewClient(o)
 	b.Cleanup(func() { c.Close() })
 	return redisstore.New(c)
+}
+
+// pgxStore is adapters/pgxstore on OIDCMW_TEST_POSTGRES_URL, in tables of
+// its own.
+func pgxStore(b *testing.B) oidcmw.Store {
+	pool, err := pgxpool.New(context.Background(), pgtest.URL(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(pool.Close)
+	s, err := pgxstore.New(pool, pgxstore.Options{TablePrefix: "bench" + strings.ToLower(rand.Text()[:8]) + "_"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(s.Close)
+	if err := s.Migrate(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return s
 }
 
 // rueidisStore is adapters/rueidisstore, with client-side caching, on

@@ -108,3 +108,17 @@ func (s *Server) Stop() {
 		s.t.Fatalf("pg_ctl stop: %v\n%s", err, out)
 	}
 }
+
+// URL is OIDCMW_TEST_POSTGRES_URL, the shared cluster .ci/run starts.
+// Without it the test is skipped, or fails when CI=true.
+func URL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("OIDCMW_TEST_POSTGRES_URL")
+	if u == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("OIDCMW_TEST_POSTGRES_URL is not set; .ci/run starts PostgreSQL and sets it")
+		}
+		t.Skip("set OIDCMW_TEST_POSTGRES_URL to run against a real PostgreSQL")
+	}
+	return u
+}
