@@ -45,7 +45,7 @@ func (v *verifier) idToken(ctx context.Context, p *provider, raw string, c Check
 		}
 		raw = inner
 	}
-	_, payload, err := p.verifyJWT(ctx, p.idVerifier, p.idAlgs, raw, idToken)
+	_, payload, err := p.verifyJWT(ctx, p.idVerifier, p.idAlgs, raw, kindIDToken)
 	if err != nil {
 		if errors.Is(err, ErrProviderUnavailable) {
 			return nil, err

@@ -31,7 +31,7 @@ func (v *verifier) jarmResponse(ctx context.Context, p *provider, params url.Val
 	if len(raw) > v.maxTokenBytes {
 		return nil, bad("too large")
 	}
-	_, payload, err := p.verifyJWT(ctx, p.jarmVerifier, p.jarmAlgs, raw, idToken)
+	_, payload, err := p.verifyJWT(ctx, p.jarmVerifier, p.jarmAlgs, raw, kindIDToken)
 	if err != nil {
 		if errors.Is(err, ErrProviderUnavailable) {
 			return nil, err

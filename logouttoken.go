@@ -27,7 +27,7 @@ func (v *verifier) logoutToken(ctx context.Context, p *provider, raw string) (*j
 	if len(raw) > v.maxTokenBytes {
 		return nil, badLogoutToken("too large")
 	}
-	h, payload, err := p.verifyJWT(ctx, p.idVerifier, p.idAlgs, raw, logoutToken)
+	h, payload, err := p.verifyJWT(ctx, p.idVerifier, p.idAlgs, raw, kindLogoutToken)
 	if err != nil {
 		if errors.Is(err, ErrProviderUnavailable) {
 			return nil, err

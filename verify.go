@@ -60,8 +60,8 @@ func newVerifier(issuer string, ks *keySet, clientID string, algs []jose.Signatu
 type jwtKind int
 
 const (
-	idToken     jwtKind = iota // Verify: ID tokens and JARM responses
-	logoutToken                // VerifyLogout
+	kindIDToken     jwtKind = iota // Verify: ID tokens and JARM responses
+	kindLogoutToken                // VerifyLogout
 )
 
 // verifyJWT verifies raw with v and returns its header and payload. The
@@ -74,7 +74,7 @@ func (p *provider) verifyJWT(ctx context.Context, v *oidc.IDTokenVerifier, algs 
 	st := &verifyState{algs: algs}
 	ctx = context.WithValue(ctx, verifyStateKey{}, st)
 	var err error
-	if kind == logoutToken {
+	if kind == kindLogoutToken {
 		_, err = v.VerifyLogout(ctx, raw)
 	} else {
 		_, err = v.Verify(ctx, raw)
