@@ -23,6 +23,12 @@ import (
 // failure goes to the error handler and creates nothing.
 func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
+	if r.URL.Path != m.callbackPath {
+		m.wrongPath.Do(func() {
+			m.opts.Logger.ErrorContext(r.Context(), "oidcmw: the callback is mounted on another path than Options.RedirectURL's",
+				"reason", "config_callback_path", "path", r.URL.Path, "redirect_url_path", m.callbackPath)
+		})
+	}
 	if want := map[bool]string{false: http.MethodGet, true: http.MethodPost}[m.mode.formPost()]; r.Method != want {
 		m.fail(w, r, ErrInvalidCallback)
 		return

@@ -31,10 +31,11 @@
 //	})))
 //	log.Fatal(http.ListenAndServe("127.0.0.1:8080", mux))
 //
-// Guard wraps the routes it protects, not the whole mux: the callback
-// must stay reachable without a session. chi and gorilla/mux take the same
-// method values (r.Use(m.Guard), r.Get("/auth/callback", m.Callback)); the
-// example module shows both.
+// Guard may also wrap the whole mux: it lets the path of
+// [Options.RedirectURL] through to the callback. Mount BackchannelLogout
+// outside it (the provider calls it without a session). chi and gorilla/mux
+// take the same method values (r.Use(m.Guard), r.Get("/auth/callback",
+// m.Callback)); the example module shows both.
 //
 // # What is checked, in order
 //

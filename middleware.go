@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -37,6 +38,9 @@ type Middleware struct {
 	logout  http.Handler       // handleLogout behind CrossOriginProtection
 	flights singleflight.Group // in-process session updates (refresh), by store key
 	lease   time.Duration      // refreshLease of the HTTP client
+
+	callbackPath string    // RedirectURL's path: the guard lets it through
+	wrongPath    sync.Once // a callback reached on another path is logged once
 }
 
 // New validates opts and returns a Middleware. It does no network I/O:
@@ -70,6 +74,10 @@ func New(opts Options) (*Middleware, error) {
 		now: o.Now, budget: newLoginBudget(o.MaxOpenLogins, o.LoginTimeout), tokens: m.tokens, sess: m.sess}
 	m.logout = http.NewCrossOriginProtection().Handler(http.HandlerFunc(m.handleLogout))
 	m.lease = refreshLease(o.HTTPClient)
+	u, _ := url.Parse(o.RedirectURL) // checked by normalize
+	if m.callbackPath = u.Path; m.callbackPath == "" {
+		m.callbackPath = "/"
+	}
 	return m, nil
 }
 
@@ -111,7 +119,10 @@ func newSessions(o *Options, mode responseMode) (*sessions, error) {
 }
 
 // Guard is the middleware: it calls next with the signed-in [Identity] in
-// the request context (read it with [FromContext]). Without a session, a
+// the request context (read it with [FromContext]). Requests for the path
+// of Options.RedirectURL go to next untouched, so that a guard around a
+// whole mux serves the callback mounted in it; mount BackchannelLogout
+// outside the guard (the provider calls it without a session). Without a session, a
 // browser navigation (GET or HEAD that accepts text/html, not a fetch or
 // XHR) is redirected to the provider to log in and comes back to the same
 // URL; any other request gets 401 with WWW-Authenticate through the error
@@ -137,6 +148,13 @@ func (m *Middleware) Require(req Requirement) func(http.Handler) http.Handler {
 
 func (m *Middleware) guard(next http.Handler, req *Requirement) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == m.callbackPath {
+			// The callback has no session yet: a guard around the whole
+			// mux (http.Serve(ln, m.Guard(mux))) lets it through, or the
+			// login would loop.
+			next.ServeHTTP(w, r)
+			return
+		}
 		s, err := m.activeSession(r)
 		if err != nil {
 			m.fail(w, r, err)
