@@ -50,11 +50,13 @@ type Options struct {
 	// "client_secret_jwt" (an HS256 assertion made with the secret),
 	// "private_key_jwt" (an assertion signed with ClientKey), or "none".
 	// Assertions (RFC 7523) carry iss = sub = ClientID, aud = the issuer, a
-	// unique jti and a one-minute exp. Default: private_key_jwt with a
-	// ClientKey, none without a secret, else the first of
-	// client_secret_basic, client_secret_post and client_secret_jwt that
-	// discovery's token_endpoint_auth_methods_supported lists
-	// (client_secret_basic when it lists none of them or is absent).
+	// unique jti and a one-minute exp. Default: with a ClientSecret (with or
+	// without a ClientKey, which then still signs request objects), the
+	// first of client_secret_basic, client_secret_post and
+	// client_secret_jwt that discovery's
+	// token_endpoint_auth_methods_supported lists (client_secret_basic when
+	// it lists none of them or is absent); with a ClientKey alone,
+	// private_key_jwt; with neither, none. A method named here always wins.
 	ClientAuthMethod string
 
 	// ClientKey is the client's private key (RSA, ECDSA or Ed25519) for
@@ -386,16 +388,16 @@ func setDefault[T comparable](v *T, def T) {
 }
 
 // clientAuth is how the client authenticates, from Options.ClientAuthMethod
-// or, when it is empty, from the credentials: a key means private_key_jwt,
-// a secret alone a secret method ("" here: discovery picks the first it
-// lists), neither none.
+// or, when it is empty, from the credentials: a secret (with or without a
+// key) means a secret method ("" here: discovery picks the first it lists),
+// a key alone private_key_jwt, neither none.
 func (o *Options) clientAuth() (clientAuth, error) {
 	m := clientAuth(o.ClientAuthMethod)
 	switch {
-	case m == "" && o.ClientKey != nil:
-		return authPrivateKeyJWT, nil
 	case m == "" && o.ClientSecret != "":
 		return "", nil
+	case m == "" && o.ClientKey != nil:
+		return authPrivateKeyJWT, nil
 	case m == "":
 		return authNone, nil
 	}

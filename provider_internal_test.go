@@ -2,6 +2,9 @@ package oidcmw
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"net/http"
 	"slices"
 	"sync/atomic"
@@ -118,3 +121,40 @@ func TestNewWithReplacedDefaultTransport(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestClientAuthDefault: a secret, with or without a key, authenticates
+// with the secret method discovery lists; a key alone means
+// private_key_jwt; a named method always wins.
+func TestClientAuthDefault(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	both := []string{"private_key_jwt", "client_secret_basic"}
+	for _, tc := range []struct {
+		name   string
+		secret string
+		key    bool
+		method string
+		want   clientAuth
+	}{
+		{"secret and key", "s", true, "", authSecretBasic},
+		{"secret", "s", false, "", authSecretBasic},
+		{"key", "", true, "", authPrivateKeyJWT},
+		{"neither", "", false, "", authNone},
+		{"named", "s", true, "private_key_jwt", authPrivateKeyJWT},
+	} {
+		o := Options{Issuer: "https://op.example", ClientID: "c", ClientSecret: tc.secret,
+			RedirectURL: "https://app.example/cb", ClientAuthMethod: tc.method}
+		if tc.key {
+			o.ClientKey = key
+		}
+		m, err := New(o)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := m.disc.authMethod(both); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

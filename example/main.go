@@ -21,7 +21,8 @@
 //	DATABASE_URL                   sessions in PostgreSQL instead (postgres://...); not with REDIS_URL
 //	SESSION_SECRET                 32+ bytes sealing stored tokens (random per process)
 //	OIDC_CLIENT_AUTH_METHOD        client_secret_basic, client_secret_post, client_secret_jwt,
-//	                               private_key_jwt or none (from the secret and key)
+//	                               private_key_jwt or none (default: a secret method when there
+//	                               is a secret, private_key_jwt for a key alone)
 //	OIDC_CLIENT_PRIVATE_KEY_FILE   PEM (PKCS #8) key for private_key_jwt and request objects
 //	OIDC_PAR, OIDC_REQUEST_OBJECT, OIDC_DPOP   "true" turns on PAR, JAR, DPoP
 //	OIDC_RESOURCE                  a resource indicator (RFC 8707) for the authorization and token requests
