@@ -160,7 +160,8 @@ func keyAge(cacheControl string) time.Duration {
 		if err != nil {
 			break
 		}
-		return min(max(time.Duration(min(sec, int64(maxKeyAge/time.Second)))*time.Second, minKeyAge), maxKeyAge)
+		sec = min(max(sec, int64(minKeyAge/time.Second)), int64(maxKeyAge/time.Second))
+		return time.Duration(sec) * time.Second
 	}
 	return defaultKeyAge
 }

@@ -15,10 +15,13 @@ type loginBudget struct {
 	bucket time.Duration // LoginTimeout / 60
 
 	mu      sync.Mutex
-	buckets [60]struct {
-		start int64 // unix nanoseconds of the bucket's start; 0 unused
-		n     int
-	}
+	buckets [60]budgetBucket
+}
+
+// budgetBucket counts the logins started in one bucket of time.
+type budgetBucket struct {
+	start int64 // unix nanoseconds of the bucket's start; 0 unused
+	n     int
 }
 
 func newLoginBudget(limit int, loginTimeout time.Duration) *loginBudget {
@@ -37,10 +40,7 @@ func (b *loginBudget) take(now time.Time) (retryAfter time.Duration, ok bool) {
 	for i := range b.buckets {
 		bk := &b.buckets[i]
 		if bk.start != 0 && bk.start <= t-window {
-			*bk = struct {
-				start int64
-				n     int
-			}{}
+			*bk = budgetBucket{}
 		}
 		if bk.start != 0 {
 			total += bk.n

@@ -354,9 +354,6 @@ func (o Options) withDefaults() (Options, error) {
 	if o.ResponseMode == "" {
 		o.ResponseMode = "query"
 	}
-	if m, _ := o.clientAuth(); m != "" { // "": a secret method discovery picks
-		o.ClientAuthMethod = string(m)
-	}
 	setDefault(&o.ClockSkew, defaultClockSkew)
 	setDefault(&o.LoginTimeout, defaultLoginTimeout)
 	setDefault(&o.IdleTimeout, defaultIdleTimeout)
