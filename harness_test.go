@@ -283,7 +283,7 @@ func withParam(t *testing.T, u, key, value string) string {
 }
 
 // endSession reads the end-session request a logout answered: the form
-// page the browser posts (EndSessionPOST), or a redirect's Location
+// page the browser posts (the default), or a redirect's Location
 // (the default, and without an end_session_endpoint). It returns the
 // target without query and all the parameters.
 func endSession(t *testing.T, resp *http.Response, body string) (target string, params url.Values) {

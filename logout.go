@@ -14,9 +14,9 @@ import (
 // when Options.RevokeOnLogout is set, and sends the browser to the
 // provider's end_session_endpoint with id_token_hint, client_id,
 // post_logout_redirect_uri and a state (OpenID Connect RP-Initiated Logout
-// 1.0 §2): as a redirect (303), or, with Options.EndSessionPOST, as a page
-// whose form the browser posts at once (200), so that the ID token is in no
-// URL. Without an end_session_endpoint it redirects (303) to
+// 1.0 §2): as a page whose form the browser posts at once (200), so that
+// the ID token is in no URL, or, with Options.EndSessionGET, as a redirect
+// (303). Without an end_session_endpoint it redirects (303) to
 // Options.PostLogoutRedirectURL. The state is not checked when the browser
 // comes back: the post-logout page is an ordinary page. A session of
 // another provider (see [Providers]) is ended here without a word to this
@@ -65,7 +65,7 @@ func (m *Middleware) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil && p.endSessionURL != "" {
 		params := endSessionParams(m.opts.ClientID, m.opts.PostLogoutRedirectURL, idToken)
-		if m.opts.EndSessionPOST {
+		if !m.opts.EndSessionGET {
 			// A form the browser posts: the ID token stays out of URLs.
 			writeAutoPost(w, p.endSessionURL, params)
 			return

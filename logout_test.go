@@ -24,8 +24,8 @@ func TestLogout(t *testing.T) {
 
 	resp, body := do(t, h.browser, http.MethodPost, h.app.URL+"/auth/logout", map[string]string{"Sec-Fetch-Site": "same-origin"}, nil)
 	target, q := endSession(t, resp, body)
-	if resp.StatusCode != http.StatusSeeOther || target != h.op.URL+"/end_session" {
-		t.Fatalf("logout: %d to %q", resp.StatusCode, target)
+	if resp.StatusCode != http.StatusOK || target != h.op.URL+"/end_session" {
+		t.Fatalf("logout: %d to %q, want the form page (200) posting to end_session", resp.StatusCode, target)
 	}
 	if q.Get("id_token_hint") == "" || q.Get("post_logout_redirect_uri") != h.app.URL+"/" {
 		t.Errorf("end_session parameters %v", q)
@@ -46,17 +46,17 @@ func TestLogoutWithoutSession(t *testing.T) {
 	h.app.Config.Handler.(*http.ServeMux).HandleFunc("/auth/logout", h.m.Logout)
 	resp, body := do(t, h.browser, http.MethodPost, h.app.URL+"/auth/logout", nil, nil)
 	_, q := endSession(t, resp, body)
-	if resp.StatusCode != http.StatusSeeOther || q.Has("id_token_hint") || q.Get("post_logout_redirect_uri") != "http://127.0.0.1/bye" {
+	if resp.StatusCode != http.StatusOK || q.Has("id_token_hint") || q.Get("post_logout_redirect_uri") != "http://127.0.0.1/bye" {
 		t.Errorf("logout without session: %d %v", resp.StatusCode, q)
 	}
 }
 
-// TestLogoutEndSessionPOST: by default the end-session request is a
-// redirect with the ID token in the URL; with EndSessionPOST it is a form
-// the browser posts, and the ID token is in no URL.
+// TestLogoutEndSessionPOST: by default the end-session request is a form
+// the browser posts, and the ID token is in no URL; with EndSessionGET it
+// is a redirect with the ID token in the URL.
 func TestLogoutEndSessionPOST(t *testing.T) {
 	for _, get := range []bool{false, true} {
-		h := newHarness(t, setup{opts: func(o *oidcmw.Options) { o.EndSessionPOST = !get }})
+		h := newHarness(t, setup{opts: func(o *oidcmw.Options) { o.EndSessionGET = get }})
 		h.app.Config.Handler.(*http.ServeMux).HandleFunc("/auth/logout", h.m.Logout)
 		h.login(h.browser, "/")
 		idToken := whoami(h)().IDToken
@@ -68,7 +68,7 @@ func TestLogoutEndSessionPOST(t *testing.T) {
 		loc := resp.Header.Get("Location")
 		if get {
 			if resp.StatusCode != http.StatusSeeOther || mustParse(t, loc).Query().Get("id_token_hint") != idToken {
-				t.Fatalf("default GET: %d %q", resp.StatusCode, loc)
+				t.Fatalf("EndSessionGET: %d %q", resp.StatusCode, loc)
 			}
 			continue
 		}

@@ -185,16 +185,17 @@ type Options struct {
 	// control characters are dropped. Default: none.
 	LoginParams []string
 
-	// EndSessionPOST sends the logout to the provider's
-	// end_session_endpoint as a form the browser posts at once (RP-Initiated
-	// Logout 1.0 §2), so that the ID token, as id_token_hint, is in no URL
-	// (browser history, proxies, the provider's access logs). Default false:
-	// a redirect with the parameters in the URL, which every provider takes.
-	// A cross-site POST does not carry the provider's SameSite=Lax session
-	// cookie, and some providers accept POST only when configured for it
-	// (oidc-provider: enableHttpPostMethods, which needs its cookies
-	// SameSite=None); set it when yours does.
-	EndSessionPOST bool
+	// EndSessionGET sends the logout to the provider's end_session_endpoint
+	// as a redirect with its parameters, the ID token among them as
+	// id_token_hint, in the URL. Default false: a form the browser posts at
+	// once (RP-Initiated Logout 1.0 §2), so the ID token is in no URL
+	// (browser history, proxies, the provider's access logs). Set it for a
+	// provider that refuses POST at its end_session_endpoint
+	// (oidc-provider without enableHttpPostMethods), or whose session
+	// cookie is SameSite=Lax on another site than yours: a cross-site POST
+	// does not carry that cookie, so such a provider would not find the
+	// session to end.
+	EndSessionGET bool
 
 	// RevokeOnLogout revokes the refresh token (RFC 7009) at the provider's
 	// revocation_endpoint, when it has one, before [Middleware.Logout]

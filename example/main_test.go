@@ -71,9 +71,20 @@ func TestExampleOnTheDevelopmentProvider(t *testing.T) {
 		t.Errorf("home when signed in: %q", body)
 	}
 
+	// Logout answers a page whose form the browser posts to the provider's
+	// end_session, which sends it back to /.
 	req, _ := http.NewRequest(http.MethodPost, app.URL+"/auth/logout", nil)
 	req.Header.Set("Origin", app.URL)
-	resp, err := c.Do(req) // follows the provider's end_session back to /
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	action, fields, err := oidctest.ParseFormPost(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("logout page: %v", err)
+	}
+	resp, err = c.PostForm(action, fields)
 	if err != nil {
 		t.Fatal(err)
 	}

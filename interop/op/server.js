@@ -144,7 +144,17 @@ function newProvider(issuer, keys) {
   const provider = new Provider(issuer, {
     clients,
     jwks: { keys },
-    cookies: { keys: cookieKeys },
+    // The RP posts its end-session request (RP-Initiated Logout 1.0 §2;
+    // oidcmw's default): oidc-provider serves POST there only with
+    // enableHttpPostMethods, which needs SameSite=None cookies, and those
+    // need Secure, which Chromium keeps on 127.0.0.1 (see the middleware
+    // below that lets Koa set them over http).
+    enableHttpPostMethods: true,
+    cookies: {
+      keys: cookieKeys,
+      long: { httpOnly: true, sameSite: 'none', secure: true },
+      short: { httpOnly: true, sameSite: 'none', secure: true },
+    },
     pkce: { required: () => true }, // S256 is the only method oidc-provider 9 supports
     claims: {
       openid: ['sub'],
@@ -231,6 +241,13 @@ function newProvider(issuer, keys) {
       ctx.body = page('oops', `<h1>oops! something went wrong</h1><pre id="error">${
         Object.entries(out).map(([k, v]) => `${k}: ${String(v).replace(/[<>&]/g, '')}`).join('\n')}</pre>`);
     },
+  });
+  // Koa refuses Secure cookies on a connection it does not see as secure.
+  // Loopback is a secure context for the browser, so the request counts as
+  // secure here; its protocol, and so every URL the OP builds, stays http.
+  provider.use(async (ctx, next) => {
+    Object.defineProperty(ctx.request, 'secure', { value: true, configurable: true });
+    await next();
   });
   provider.use(async (ctx, next) => {
     await next();
