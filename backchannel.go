@@ -31,6 +31,8 @@ func (m *Middleware) BackchannelLogout(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	m.events.logout(r.Context(), EventBackchannelLogout, "", "", 0, err)
+	m.events.failed(r.Context(), err)
 	status := StatusCode(err)
 	if status < 500 {
 		m.opts.Logger.WarnContext(r.Context(), "oidcmw: logout token refused", "reason", reasonCode(err), "err", err)
@@ -85,6 +87,6 @@ func (m *Middleware) backchannel(r *http.Request) error {
 	if err := st.Delete(ctx, index); err != nil {
 		return storeError(err)
 	}
-	m.opts.Logger.InfoContext(ctx, "oidcmw: back-channel logout", "sessions", len(sessions))
+	m.events.logout(ctx, EventBackchannelLogout, lt.Issuer, lt.Subject, len(sessions), nil)
 	return nil
 }

@@ -2,11 +2,11 @@ package oidcmw
 
 import (
 	"context"
-	"crypto/subtle"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Callback completes a login. Mount it at the path of Options.RedirectURL
@@ -23,32 +23,36 @@ import (
 // failure goes to the error handler and creates nothing.
 func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
-	if r.URL.Path != m.callbackPath {
+	if r.URL.Path != m.paths.callback {
 		m.wrongPath.Do(func() {
 			m.opts.Logger.ErrorContext(r.Context(), "oidcmw: the callback is mounted on another path than Options.RedirectURL's",
-				"reason", "config_callback_path", "path", r.URL.Path, "redirect_url_path", m.callbackPath)
+				"reason", "config_callback_path", "path", r.URL.Path, "redirect_url_path", m.paths.callback)
 		})
 	}
+	ctx := r.Context()
+	fail := func(err error) {
+		m.events.login(ctx, nil, 0, err)
+		m.fail(w, r, err)
+	}
 	if want := map[bool]string{false: http.MethodGet, true: http.MethodPost}[m.mode.formPost()]; r.Method != want {
-		m.fail(w, r, ErrInvalidCallback)
+		fail(ErrInvalidCallback)
 		return
 	}
-	ctx := r.Context()
 	params, p, err := m.authorizationResponse(ctx, r)
 	if err != nil {
-		m.fail(w, r, err)
+		fail(err)
 		return
 	}
-	rec, err := m.pendingLogin(r, params.Get("state"))
+	rec, err := m.sess.takeLogin(r, params.Get("state"), m.opts.Issuer)
 	if err != nil {
-		m.fail(w, r, err)
+		fail(err)
 		return
 	}
 	checks := Checks{State: rec.state, CodeVerifier: rec.codeVerifier, Nonce: rec.nonce,
 		MaxAge: secondsDuration(rec.maxAge), ACRValues: strings.Fields(rec.acr), IDTokenExpected: true}
 	dk, err := parseDPoPKey(rec.dpop)
 	if err != nil {
-		m.fail(w, r, ErrStateMismatch)
+		fail(ErrStateMismatch)
 		return
 	}
 	tokens, err := m.tokens.grant(ctx, p, params, checks, nil, dk, m.mode.jarm())
@@ -66,38 +70,14 @@ func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 		err = m.sess.create(w, r, &sessionRecord{id: tokens.identity(), sid: tokens.sid})
 	}
 	if err != nil {
-		m.fail(w, r, err)
+		fail(err)
 		return
 	}
+	id := tokens.identity()
+	started := time.Unix(0, rec.expires).Add(-m.opts.LoginTimeout)
+	m.events.login(ctx, &id, m.opts.Now().Sub(started), nil)
 	w.Header().Set("Location", rec.returnTo)
 	w.WriteHeader(http.StatusSeeOther)
-}
-
-// pendingLogin takes the pending login named by state and checks that it
-// has not expired, was started for this provider, and by this browser.
-func (m *Middleware) pendingLogin(r *http.Request, state string) (*pendingRecord, error) {
-	if !validToken(state) {
-		return nil, ErrStateMismatch
-	}
-	// No comparison of rec.state with state here: the record was found
-	// under pendingKey(state), and the grant compares the state of the
-	// response with rec.state (constant time) before anything is redeemed.
-	rec, err := m.sess.takePending(r.Context(), state)
-	switch {
-	case err != nil:
-		return nil, err
-	case m.opts.Now().UnixNano() >= rec.expires:
-		return nil, ErrLoginExpired
-	case rec.issuer != m.opts.Issuer:
-		// Started for another provider whose middleware shares the store:
-		// its code must not reach this provider (RFC 9700 §4.4 mix-up).
-		return nil, fmt.Errorf("%w: the login was started for %q", ErrIssuerMismatch, rec.issuer)
-	}
-	c := cookieValue(r, m.sess.loginCookieName(rec.binding))
-	if subtle.ConstantTimeCompare([]byte(c), []byte(rec.binding)) != 1 {
-		return nil, ErrStateMismatch
-	}
-	return rec, nil
 }
 
 // AuthorizationCodeGrant validates the authorization response in r (query

@@ -115,11 +115,14 @@ func (m *Middleware) updateLeased(ctx context.Context, s *liveSession) (*liveSes
 
 // refresh redeems the refresh token of rec at its provider.
 func (m *Middleware) refresh(ctx context.Context, rec *sessionRecord) (*sessionRecord, error) {
+	start := m.opts.Now()
 	p, err := m.disc.get(ctx)
-	if err != nil {
-		return nil, err
+	var next *sessionRecord
+	if err == nil {
+		next, err = m.tokens.refresh(ctx, p, rec, m.opts.FetchUserInfo)
 	}
-	return m.tokens.refresh(ctx, p, rec, m.opts.FetchUserInfo)
+	m.events.refresh(ctx, m.opts.Now().Sub(start), err)
+	return next, err
 }
 
 // waitForLease waits while another instance updates the session, then

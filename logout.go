@@ -37,11 +37,12 @@ func (m *Middleware) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	noStore(w)
 	ctx := r.Context()
-	idToken, refreshToken, foreign, err := m.sess.endRequest(w, r, func(iss string) bool {
+	id, foreign, err := m.sess.endRequest(w, r, func(iss string) bool {
 		return m.tenant.owns(m.opts.Issuer, iss)
 	})
 	if err != nil {
 		// The cookie must not outlive a session we could not delete.
+		m.events.logout(ctx, EventLogout, "", "", 0, err)
 		m.fail(w, r, err)
 		return
 	}
@@ -53,6 +54,13 @@ func (m *Middleware) handleLogout(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Location", target)
 		w.WriteHeader(http.StatusSeeOther)
 		return
+	}
+	var idToken, refreshToken string
+	if id != nil {
+		idToken, refreshToken = id.IDToken, id.RefreshToken
+		m.events.logout(ctx, EventLogout, id.Issuer, id.Subject, 1, nil)
+	} else {
+		m.events.logout(ctx, EventLogout, "", "", 0, nil)
 	}
 	p, err := m.disc.get(ctx)
 	if err != nil {

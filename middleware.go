@@ -35,12 +35,14 @@ type Middleware struct {
 	tokens  *tokenClient
 	sess    *sessions
 	login   *loginStarter
+	events  *events
 	logout  http.Handler       // handleLogout behind CrossOriginProtection
 	flights singleflight.Group // in-process session updates (refresh), by store key
 	lease   time.Duration      // refreshLease of the HTTP client
 
-	callbackPath string    // RedirectURL's path: the guard lets it through
-	wrongPath    sync.Once // a callback reached on another path is logged once
+	paths     ownPaths     // the guard lets them through
+	routes    http.Handler // Routes: the paths served by their handlers
+	wrongPath sync.Once    // a callback reached on another path is logged once
 }
 
 // New validates opts and returns a Middleware. It does no network I/O:
@@ -54,7 +56,7 @@ func New(opts Options) (*Middleware, error) {
 	if o.ErrorHandler == nil {
 		o.ErrorHandler = DefaultErrorHandler
 	}
-	m := &Middleware{opts: o, tenant: tenantRule{template: o.TenantIssuer, allowed: o.AllowedTenants}}
+	m := &Middleware{opts: o, tenant: tenantRule{template: o.TenantIssuer, allowed: o.AllowedTenants}, events: newEvents(&o)}
 	m.mode, _ = parseResponseMode(o.ResponseMode) // checked by normalize
 	auth, _ := o.clientAuth()                     // checked by normalize
 	m.disc = &discovery{issuer: o.Issuer, tenant: m.tenant, clientID: o.ClientID, auth: auth,
@@ -75,9 +77,8 @@ func New(opts Options) (*Middleware, error) {
 	m.logout = http.NewCrossOriginProtection().Handler(http.HandlerFunc(m.handleLogout))
 	m.lease = refreshLease(o.HTTPClient)
 	u, _ := url.Parse(o.RedirectURL) // checked by normalize
-	if m.callbackPath = u.Path; m.callbackPath == "" {
-		m.callbackPath = "/"
-	}
+	m.paths = newOwnPaths(u.Path)
+	m.routes = m.paths.handler(m)
 	return m, nil
 }
 
@@ -148,10 +149,10 @@ func (m *Middleware) Require(req Requirement) func(http.Handler) http.Handler {
 
 func (m *Middleware) guard(next http.Handler, req *Requirement) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == m.callbackPath {
+		if m.paths.has(r.URL.Path) {
 			// The callback has no session yet: a guard around the whole
-			// mux (http.Serve(ln, m.Guard(mux))) lets it through, or the
-			// login would loop.
+			// mux (http.Serve(ln, m.Guard(mux))) lets it and the other
+			// Routes through, or the login would loop.
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -306,6 +307,7 @@ func (m *Middleware) UserInfo(ctx context.Context, id *Identity) (json.RawMessag
 // code, verifier, secret or cookie: errors carry none) and hands it to the
 // error handler.
 func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
+	m.events.failed(r.Context(), err)
 	status := StatusCode(err)
 	if status >= 500 {
 		m.opts.Logger.ErrorContext(r.Context(), "oidcmw: request failed", "reason", reasonCode(err),

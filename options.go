@@ -129,7 +129,8 @@ type Options struct {
 	// Use [StatusCode] to keep the status mapping.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
-	// Logger receives one record per failed login or outage, never a token.
+	// Logger receives one record per failed login or outage, one Info
+	// record per login and logout, never a token.
 	// Default: slog.Default().
 	Logger *slog.Logger
 
@@ -171,6 +172,23 @@ type Options struct {
 	// ([ErrLoginRefused] wrapping it); the identity it gets must not be
 	// kept.
 	AfterLogin func(ctx context.Context, id *Identity) error
+
+	// OnLogout, when set, runs after a session has ended: at
+	// [Middleware.Logout], with the session's issuer and subject, and at a
+	// back-channel logout, with the logout token's (its subject is empty
+	// when the token names only a sid). It cannot stop the logout.
+	OnLogout func(ctx context.Context, issuer, subject string)
+
+	// Observer, when set, is told of every login, refresh, logout,
+	// back-channel logout and store error, for metrics. Default none.
+	Observer Observer
+
+	// OmitSubjectInLogs leaves the user out of the login and logout
+	// records in Logger. Default false: they carry subject_hash, 16 hex
+	// digits of SHA-256 over the issuer and the subject, which follows one
+	// user through the log without writing down the subject (often an
+	// email address).
+	OmitSubjectInLogs bool
 
 	// OmitConsentPrompt stops the middleware from adding prompt=consent
 	// when Scopes has offline_access. OIDC Core §11 asks for that prompt and

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // Providers puts several providers in front of one app ("Sign in with
@@ -18,8 +19,9 @@ import (
 // code is only ever redeemed at the provider that issued it. A provider's
 // own Guard ignores sessions of the others.
 type Providers struct {
-	ms       []*Middleware
-	loginURL string
+	ms        []*Middleware
+	loginURL  string
+	loginPath string // loginURL without its query
 }
 
 // NewProviders combines ms. loginURL is where browsers without a session
@@ -37,14 +39,21 @@ func NewProviders(loginURL string, ms ...*Middleware) (*Providers, error) {
 	if safeReturnTo(loginURL) != loginURL {
 		return nil, errors.New("oidcmw: NewProviders loginURL must be a same-origin path")
 	}
-	return &Providers{ms: ms, loginURL: loginURL}, nil
+	loginPath, _, _ := strings.Cut(loginURL, "?")
+	return &Providers{ms: ms, loginURL: loginURL, loginPath: loginPath}, nil
 }
 
 // Guard is [Middleware.Guard] for sessions of any of the providers.
 // Browser navigations without a session are redirected (302) to loginURL
-// with return_to; API calls get 401.
+// with return_to; API calls get 401. It lets through, with no session,
+// loginURL's path and each provider's own paths (see [Middleware.Routes]),
+// so that it can wrap the whole mux.
 func (ps *Providers) Guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ps.passes(r.URL.Path) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		first := ps.ms[0]
 		s, err := first.sess.load(r)
 		if err != nil {
@@ -73,6 +82,20 @@ func (ps *Providers) Guard(next http.Handler) http.Handler {
 		w.Header().Set("Location", ps.loginURL+"?return_to="+url.QueryEscape(safeReturnTo(r.URL.RequestURI())))
 		w.WriteHeader(http.StatusFound)
 	})
+}
+
+// passes reports whether the guard lets p through with no session: every
+// provider's own paths (see [Middleware.Routes]) and loginURL's.
+func (ps *Providers) passes(p string) bool {
+	if p == ps.loginPath {
+		return true
+	}
+	for _, m := range ps.ms {
+		if m.paths.has(p) {
+			return true
+		}
+	}
+	return false
 }
 
 // owner is the provider's middleware that s belongs to; nil for none.

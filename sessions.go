@@ -3,7 +3,9 @@ package oidcmw
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -159,11 +161,11 @@ func (ss *sessions) create(w http.ResponseWriter, r *http.Request, rec *sessionR
 }
 
 // endRequest deletes the request's session (read past a store's cache)
-// and clears its cookie. It returns the session's ID and refresh token,
-// unless the session is not owned (owns reports on its issuer): then
-// foreign is true, and the tokens of another provider's session stay
-// unseen.
-func (ss *sessions) endRequest(w http.ResponseWriter, r *http.Request, owns func(iss string) bool) (idToken, refreshToken string, foreign bool, err error) {
+// and clears its cookie. It returns the ended session's identity (nil when
+// there was none), unless the session is not owned (owns reports on its
+// issuer): then foreign is true, and the identity of another provider's
+// session stays unseen.
+func (ss *sessions) endRequest(w http.ResponseWriter, r *http.Request, owns func(iss string) bool) (id *Identity, foreign bool, err error) {
 	ctx := r.Context()
 	if token := cookieValue(r, ss.sessionName); validToken(token) {
 		key := sessionKey(token)
@@ -171,20 +173,20 @@ func (ss *sessions) endRequest(w http.ResponseWriter, r *http.Request, owns func
 			var rec sessionRecord
 			if ss.decode(b, key, &rec) == nil {
 				foreign = !owns(rec.id.Issuer)
-				idToken, refreshToken = rec.id.IDToken, rec.id.RefreshToken
+				id = &rec.id
 			}
 		}
 		if err := ss.store.Delete(ctx, key); err != nil {
-			return "", "", false, storeError(err)
+			return nil, false, storeError(err)
 		}
 	}
 	clear := ss.sessionCookie("")
 	clear.MaxAge = -1
 	http.SetCookie(w, clear)
 	if foreign {
-		return "", "", true, nil
+		return nil, true, nil
 	}
-	return idToken, refreshToken, false, nil
+	return id, false, nil
 }
 
 // remove deletes an ended session; a failure is logged, the session ends
@@ -258,4 +260,31 @@ func (ss *sessions) takePending(ctx context.Context, state string) (*pendingReco
 		return nil, ErrStateMismatch
 	}
 	return &rec, nil
+}
+
+// takeLogin takes the pending login named by state and checks that it
+// has not expired, was started for this provider, and by this browser.
+func (ss *sessions) takeLogin(r *http.Request, state, issuer string) (*pendingRecord, error) {
+	if !validToken(state) {
+		return nil, ErrStateMismatch
+	}
+	// No comparison of rec.state with state here: the record was found
+	// under pendingKey(state), and the grant compares the state of the
+	// response with rec.state (constant time) before anything is redeemed.
+	rec, err := ss.takePending(r.Context(), state)
+	switch {
+	case err != nil:
+		return nil, err
+	case ss.now().UnixNano() >= rec.expires:
+		return nil, ErrLoginExpired
+	case rec.issuer != issuer:
+		// Started for another provider whose middleware shares the store:
+		// its code must not reach this provider (RFC 9700 §4.4 mix-up).
+		return nil, fmt.Errorf("%w: the login was started for %q", ErrIssuerMismatch, rec.issuer)
+	}
+	c := cookieValue(r, ss.loginCookieName(rec.binding))
+	if subtle.ConstantTimeCompare([]byte(c), []byte(rec.binding)) != 1 {
+		return nil, ErrStateMismatch
+	}
+	return rec, nil
 }
