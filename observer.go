@@ -31,8 +31,9 @@ const (
 	// EventLogout: [Middleware.Logout] ended a session (Sessions 1) or
 	// found none to end (Sessions 0), or failed.
 	EventLogout EventKind = "logout"
-	// EventBackchannelLogout: a logout token ended Sessions sessions, or
-	// was refused.
+	// EventBackchannelLogout: a logout token ended the Sessions sessions
+	// of its sid or sub (the count may include sessions that had already
+	// ended, which the store's index still named), or was refused.
 	EventBackchannelLogout EventKind = "backchannel_logout"
 	// EventStoreError: the [Store] failed a request (Err matches
 	// [ErrStoreUnavailable]).
