@@ -71,6 +71,7 @@ func reasonCode(err error) string {
 		{ErrInvalidIDToken, "invalid_id_token"},
 		{ErrInvalidTokenResponse, "invalid_token_response"},
 		{ErrProviderUnavailable, "provider_unavailable"},
+		{ErrProviderMisconfigured, "provider_misconfigured"},
 		{ErrStoreUnavailable, "store_unavailable"},
 		{ErrTooManyLogins, "too_many_logins"},
 		{ErrInvalidChecks, "invalid_checks"},

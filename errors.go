@@ -47,9 +47,20 @@ var (
 
 	// ErrProviderUnavailable: discovery, the JWKS or the token endpoint
 	// could not be reached, answered with a server error, or served an
-	// unusable document (for instance a discovery issuer that differs from
-	// Options.Issuer). Status 502, or 504 when the request timed out.
+	// unusable document. An outage: retried on the next request. Status
+	// 502, or 504 when the request timed out.
 	ErrProviderUnavailable = errors.New("oidcmw: provider unavailable")
+
+	// ErrProviderMisconfigured: the provider's discovery contradicts the
+	// configuration, so that retrying cannot help: its issuer differs from
+	// Options.Issuer, a required endpoint is missing or not an absolute
+	// URL, an endpoint is http while the issuer is https, it lists no ID
+	// token algorithm the middleware supports, or the discovery URL
+	// answered 404 or 410 (Options.Issuer names no provider). It does not
+	// match ErrProviderUnavailable: [Middleware.Discover] at start-up tells
+	// a configuration error (stop) from an outage (start and retry) by it.
+	// Status 502.
+	ErrProviderMisconfigured = errors.New("oidcmw: provider discovery contradicts the configuration")
 
 	// ErrInvalidUserInfo: the UserInfo response is not a JSON object or its
 	// sub differs from the ID token's (OIDC Core §5.3.2). Status 401.
@@ -166,6 +177,16 @@ func (e *unavailable) Error() string {
 func (e *unavailable) Is(target error) bool { return target == ErrProviderUnavailable }
 func (e *unavailable) Unwrap() error        { return e.err }
 
+// misconfigured wraps a discovery failure that is a configuration error
+// so that it matches ErrProviderMisconfigured and keeps the cause.
+type misconfigured struct{ err error }
+
+func (e *misconfigured) Error() string {
+	return ErrProviderMisconfigured.Error() + ": " + e.err.Error()
+}
+func (e *misconfigured) Is(target error) bool { return target == ErrProviderMisconfigured }
+func (e *misconfigured) Unwrap() error        { return e.err }
+
 func (e *unavailable) timeout() bool {
 	if errors.Is(e.err, context.DeadlineExceeded) {
 		return true
@@ -202,7 +223,8 @@ func StatusCode(err error) int {
 		errors.Is(err, ErrLoginExpired), errors.Is(err, ErrIssuerMismatch),
 		errors.Is(err, ErrInvalidLogoutToken):
 		return http.StatusBadRequest
-	case errors.Is(err, ErrInvalidTokenResponse), errors.Is(err, ErrProviderUnavailable):
+	case errors.Is(err, ErrInvalidTokenResponse), errors.Is(err, ErrProviderUnavailable),
+		errors.Is(err, ErrProviderMisconfigured):
 		return http.StatusBadGateway
 	case errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrTooManyLogins):
 		return http.StatusServiceUnavailable

@@ -280,9 +280,13 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, lo login
 }
 
 // Discover fetches the provider's metadata and keys now instead of on
-// first use, and reports what is wrong (unreachable, issuer mismatch, no
-// usable key). Call it at startup to fail fast on bad configuration; the
-// middleware works without it.
+// first use, and reports what is wrong. Call it at start-up: an error
+// matching [ErrProviderMisconfigured] is a configuration error (issuer
+// mismatch, wrong issuer URL) that retrying will not fix; any other
+// ([ErrProviderUnavailable]: unreachable, a 5xx, no usable key) is an
+// outage, which the middleware rides out by itself, retrying on later
+// requests. Once it has succeeded it returns nil at once. The middleware
+// works without it.
 func (m *Middleware) Discover(ctx context.Context) error {
 	p, err := m.disc.get(ctx)
 	if err != nil {

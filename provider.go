@@ -97,7 +97,11 @@ func (d *discovery) get(ctx context.Context) (*provider, error) {
 	})
 	select {
 	case r := <-ch:
-		if r.Err != nil {
+		var mc *misconfigured
+		switch {
+		case errors.As(r.Err, &mc):
+			return nil, &misconfigured{err: mc.err}
+		case r.Err != nil:
 			return nil, &unavailable{what: "discovery", err: r.Err}
 		}
 		return r.Val.(*provider), nil
@@ -110,17 +114,21 @@ func (d *discovery) get(ctx context.Context) (*provider, error) {
 func (d *discovery) fetch(ctx context.Context) (*provider, error) {
 	var doc discoveryDoc
 	if err := getJSON(ctx, d.client, discoveryURL(d.issuer), d.limits.MaxDocumentBytes, &doc); err != nil {
+		var se *statusError
+		if errors.As(err, &se) && (se.code == http.StatusNotFound || se.code == http.StatusGone) {
+			return nil, &misconfigured{err: err}
+		}
 		return nil, err
 	}
 	if want := d.tenant.discoveryIssuer(d.issuer); doc.Issuer != want {
-		return nil, fmt.Errorf("issuer %q does not equal the configured %q", doc.Issuer, want)
+		return nil, &misconfigured{fmt.Errorf("issuer %q does not equal the configured %q", doc.Issuer, want)}
 	}
 	if err := doc.checkEndpoints(); err != nil {
-		return nil, err
+		return nil, &misconfigured{err}
 	}
 	idAlgs, err := signingAlgs(doc.IDTokenAlgs)
 	if err != nil {
-		return nil, fmt.Errorf("no supported ID token algorithm in %q", doc.IDTokenAlgs)
+		return nil, &misconfigured{fmt.Errorf("no supported ID token algorithm in %q", doc.IDTokenAlgs)}
 	}
 	jarmAlgs, _ := signingAlgs(doc.AuthzAlgs) // JARM §5, like Discovery §3: RS256 when absent
 	keys := newKeySet(doc.JWKSURL, d.client, d.now, d.limits, d.logger)
@@ -241,7 +249,7 @@ func getJSONHeader(ctx context.Context, c *http.Client, u string, max int, v any
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-		return nil, fmt.Errorf("%s answered %s", u, resp.Status)
+		return nil, &statusError{url: u, code: resp.StatusCode, status: resp.Status}
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(max)+1))
 	if err != nil {
@@ -255,3 +263,11 @@ func getJSONHeader(ctx context.Context, c *http.Client, u string, max int, v any
 	}
 	return resp.Header, nil
 }
+
+// statusError: a document request answered another status than 200.
+type statusError struct {
+	url, status string
+	code        int
+}
+
+func (e *statusError) Error() string { return e.url + " answered " + e.status }

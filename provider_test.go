@@ -60,7 +60,6 @@ func TestProviderFailures(t *testing.T) {
 		status int
 	}{
 		{"discovery 500", oidctest.DiscoveryDown, 502},
-		{"discovery issuer mismatch", oidctest.DiscoveryIssuerMismatch, 502},
 		{"discovery hangs", oidctest.DiscoveryHang, 504},
 	}
 	for _, tc := range cases {
@@ -225,9 +224,36 @@ func TestDiscover(t *testing.T) {
 	if h.op.Count("/jwks") != 1 {
 		t.Error("Discover did not load the keys")
 	}
-	h2 := newHarness(t, setup{})
-	h2.op.Misbehave(oidctest.DiscoveryIssuerMismatch)
-	if err := h2.m.Discover(context.Background()); !errors.Is(err, oidcmw.ErrProviderUnavailable) || !strings.Contains(err.Error(), "issuer") {
-		t.Errorf("Discover with an issuer mismatch: %v", err)
+	// A configuration error is told from an outage.
+	for _, tc := range []struct {
+		behave oidctest.Behavior
+		want   error
+	}{
+		{oidctest.DiscoveryIssuerMismatch, oidcmw.ErrProviderMisconfigured},
+		{oidctest.DiscoveryDown, oidcmw.ErrProviderUnavailable},
+		{oidctest.JWKSDown, oidcmw.ErrProviderUnavailable},
+	} {
+		h2 := newHarness(t, setup{})
+		h2.op.Misbehave(tc.behave)
+		err := h2.m.Discover(context.Background())
+		other := map[error]error{oidcmw.ErrProviderMisconfigured: oidcmw.ErrProviderUnavailable,
+			oidcmw.ErrProviderUnavailable: oidcmw.ErrProviderMisconfigured}[tc.want]
+		if !errors.Is(err, tc.want) || errors.Is(err, other) {
+			t.Errorf("Discover with %s: %v, want only %v", tc.behave, err, tc.want)
+		}
+		// Starting a login needs discovery, not the keys.
+		if resp, _ := h2.navigate(h2.browser, "/"); tc.behave != oidctest.JWKSDown && resp.StatusCode != http.StatusBadGateway {
+			t.Errorf("%s: a guarded request got %d, want 502", tc.behave, resp.StatusCode)
+		}
+		// Retried: once the provider is fixed, Discover succeeds.
+		h2.op.Misbehave()
+		if err := h2.m.Discover(context.Background()); err != nil {
+			t.Errorf("%s, then fixed: Discover: %v", tc.behave, err)
+		}
+	}
+	// Options.Issuer that names no provider: 404 at discovery.
+	h3 := newHarness(t, setup{opts: func(o *oidcmw.Options) { o.Issuer += "/no-such-tenant" }})
+	if err := h3.m.Discover(context.Background()); !errors.Is(err, oidcmw.ErrProviderMisconfigured) {
+		t.Errorf("Discover of an issuer that answers 404: %v", err)
 	}
 }
