@@ -31,11 +31,21 @@
 //	})))
 //	log.Fatal(http.ListenAndServe("127.0.0.1:8080", mux))
 //
-// Guard may also wrap the whole mux: it lets the path of
-// [Options.RedirectURL] through to the callback. Mount BackchannelLogout
-// outside it (the provider calls it without a session). chi and gorilla/mux
-// take the same method values (r.Use(m.Guard), r.Get("/auth/callback",
-// m.Callback)); the example module shows both.
+// Or let [Middleware.Routes] serve login, callback, logout and
+// back-channel logout under the directory of the path of
+// [Options.RedirectURL], and wrap the whole mux in the guard, which lets
+// exactly those four paths through:
+//
+//	mux := http.NewServeMux()
+//	mux.Handle("/auth/", m.Routes())
+//	mux.HandleFunc("GET /me", me)
+//	log.Fatal(http.ListenAndServe("127.0.0.1:8080", m.Guard(mux)))
+//
+// When you mount the handlers yourself at other paths, keep
+// BackchannelLogout outside the guard (the provider calls it without a
+// session). chi and gorilla/mux take the same method values
+// (r.Use(m.Guard), r.Get("/auth/callback", m.Callback)); the example
+// module shows both.
 //
 // # What is checked, in order
 //
@@ -78,16 +88,29 @@
 // # Status codes
 //
 // A failed check answers 4xx, an unreachable or broken provider 502 or 504,
-// a failing store 503 (see [StatusCode]); [DefaultErrorHandler] never echoes
-// error text, tokens or the provider's descriptions. Browser navigations
-// without a session are redirected to log in; API calls (JSON, fetch, XHR,
-// any method but GET and HEAD) get 401 and never a redirect.
+// a failing store 503 (see [StatusCode]). A discovery that contradicts the
+// configuration is [ErrProviderMisconfigured], not an outage
+// ([ErrProviderUnavailable]): [Middleware.Discover] at start-up tells the
+// two apart. [DefaultErrorHandler] never echoes error text, tokens or the
+// provider's descriptions. Browser navigations without a session are
+// redirected to log in; API calls (JSON, fetch, XHR, any method but GET
+// and HEAD) get 401 and never a redirect.
+//
+// # Logs and metrics
+//
+// [Options.Logger] gets one record per failure, with a stable reason, and
+// one Info record per login and logout, naming the user by a hash of the
+// subject ([Options.OmitSubjectInLogs] leaves it out) and never logging a
+// token. An [Options.Observer] is told of each [Event] (logins, refreshes,
+// logouts, store errors) for metrics; adapters/otelobserver records them
+// with OpenTelemetry. [Options.OnLogout] runs when a session ends.
 //
 // # What is left out, on purpose
 //
 // Implicit and hybrid flows; HMAC-signed ID tokens; a login UI or user
 // database; hooks to skip checks for off-spec providers; forwarded-header
-// trust (the redirect URL is configuration, never derived from a request).
+// trust (the redirect URL is configuration, never derived from a request);
+// tracing frameworks (the [Observer] and log/slog are the hooks).
 //
 // # Sessions
 //
