@@ -37,7 +37,7 @@ func (m *Middleware) BackchannelLogout(w http.ResponseWriter, r *http.Request) {
 	if status < 500 {
 		m.opts.Logger.WarnContext(r.Context(), "oidcmw: logout token refused", "reason", reasonCode(err), "err", err)
 		status = http.StatusBadRequest
-	} else {
+	} else if !m.outages.covers(err) {
 		m.opts.Logger.ErrorContext(r.Context(), "oidcmw: back-channel logout failed", "reason", reasonCode(err), "status", status, "err", err)
 	}
 	h.Set("Content-Type", "application/json")

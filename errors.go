@@ -202,9 +202,14 @@ func (e *unavailable) timeout() bool {
 func StatusCode(err error) int {
 	var pe *ProviderError
 	var ue *unavailable
+	var co *circuitOpen
 	switch {
 	case err == nil:
 		return http.StatusOK
+	case errors.As(err, &co):
+		// An open circuit: the dependency is known to be down, and the
+		// request may be retried after the cool-down.
+		return http.StatusServiceUnavailable
 	case errors.As(err, &ue) && ue.retry:
 		return http.StatusServiceUnavailable
 	case errors.As(err, &pe):

@@ -8,3 +8,5 @@ require (
 	golang.org/x/oauth2 v0.36.0
 	golang.org/x/sync v0.22.0
 )
+
+require github.com/sony/gobreaker/v2 v2.4.0

@@ -166,7 +166,9 @@ func (m *Middleware) waitForLease(ctx context.Context, s *liveSession, lease str
 func (m *Middleware) keepServing(s *liveSession, err error) (*liveSession, error) {
 	exp := s.rec.id.Expiry
 	if exp.IsZero() || m.opts.Now().Before(exp) {
-		m.opts.Logger.Warn("oidcmw: serving the session as it is", "err", err)
+		if !m.outages.covers(err) {
+			m.opts.Logger.Warn("oidcmw: serving the session as it is", "err", err)
+		}
 		return s, nil
 	}
 	// err may be shared with other requests (a discovery or key set

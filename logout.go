@@ -63,7 +63,7 @@ func (m *Middleware) handleLogout(w http.ResponseWriter, r *http.Request) {
 		m.events.logout(ctx, EventLogout, "", "", 0, nil)
 	}
 	p, err := m.disc.get(ctx)
-	if err != nil {
+	if err != nil && !m.outages.covers(err) {
 		m.opts.Logger.WarnContext(ctx, "oidcmw: logged out locally only", "err", err)
 	}
 	if err == nil && m.opts.RevokeOnLogout && refreshToken != "" && p.revocationURL != "" {

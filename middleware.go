@@ -36,6 +36,7 @@ type Middleware struct {
 	sess    *sessions
 	login   *loginStarter
 	events  *events
+	outages outages            // the circuits of the store and the provider
 	logout  http.Handler       // handleLogout behind CrossOriginProtection
 	flights singleflight.Group // in-process session updates (refresh), by store key
 	lease   time.Duration      // refreshLease of the HTTP client
@@ -56,7 +57,14 @@ func New(opts Options) (*Middleware, error) {
 	if o.ErrorHandler == nil {
 		o.ErrorHandler = DefaultErrorHandler
 	}
-	m := &Middleware{opts: o, tenant: tenantRule{template: o.TenantIssuer, allowed: o.AllowedTenants}, events: newEvents(&o)}
+	ev := newEvents(&o)
+	// The store and the provider are called through their circuits.
+	storeDep := newDependency(depStore, o.CircuitBreaker, o.Logger, ev)
+	providerDep := newDependency(depProvider, o.CircuitBreaker, o.Logger, ev)
+	o.Store = &breakerStore{Store: o.Store, dep: storeDep}
+	o.HTTPClient = withBreaker(o.HTTPClient, providerDep)
+	m := &Middleware{opts: o, tenant: tenantRule{template: o.TenantIssuer, allowed: o.AllowedTenants}, events: ev,
+		outages: outages{provider: providerDep}}
 	m.mode, _ = parseResponseMode(o.ResponseMode) // checked by normalize
 	auth, _ := o.clientAuth()                     // checked by normalize
 	m.disc = &discovery{issuer: o.Issuer, tenant: m.tenant, clientID: o.ClientID, auth: auth,
@@ -313,7 +321,12 @@ func (m *Middleware) UserInfo(ctx context.Context, id *Identity) (json.RawMessag
 func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
 	m.events.failed(r.Context(), err)
 	status := StatusCode(err)
-	if status >= 500 {
+	if co := (*circuitOpen)(nil); errors.As(err, &co) {
+		w.Header().Set("Retry-After", strconv.Itoa(int((co.retryAfter+time.Second-1)/time.Second)))
+	}
+	if m.outages.covers(err) {
+		// An outage of the store or the provider: its log has it.
+	} else if status >= 500 {
 		m.opts.Logger.ErrorContext(r.Context(), "oidcmw: request failed", "reason", reasonCode(err),
 			"status", status, "path", r.URL.Path, "err", err)
 	} else if err != ErrUnauthenticated {

@@ -38,6 +38,12 @@ const (
 	// EventStoreError: the [Store] failed a request (Err matches
 	// [ErrStoreUnavailable]).
 	EventStoreError EventKind = "store_error"
+	// EventCircuit: the circuit breaker of Dependency ("store" or
+	// "provider") changed to State: "open" (calls fail at once),
+	// "half-open" (one probe call) or "closed" (calls go through).
+	EventCircuit EventKind = "circuit"
+	// EventRefused: an open circuit refused a call to Dependency.
+	EventRefused EventKind = "circuit_refused"
 )
 
 // Event is one thing the middleware did.
@@ -51,6 +57,10 @@ type Event struct {
 	Reason   string
 	Duration time.Duration // logins and refreshes; zero otherwise
 	Sessions int           // logouts: how many sessions ended
+	// Dependency and State: circuit events ("store" or "provider";
+	// "open", "half-open" or "closed").
+	Dependency string
+	State      string
 }
 
 // events reports what the middleware did: Info records for logins and

@@ -264,6 +264,11 @@ type Options struct {
 	// Default: see [Limits].
 	Limits Limits
 
+	// CircuitBreaker configures the circuit breakers in front of the Store
+	// and the provider, and how their outages are logged; see
+	// [CircuitBreaker] for the defaults.
+	CircuitBreaker CircuitBreaker
+
 	// InsecureAllowHTTP accepts http:// Issuer and RedirectURL on hosts
 	// other than loopback. Tokens and cookies then cross the network in
 	// clear text. Default false.
@@ -330,7 +335,8 @@ func (o *Options) validate() error {
 		return err
 	}
 	if o.ClockSkew < 0 || o.LoginTimeout < 0 || o.IdleTimeout < 0 || o.AbsoluteTimeout < 0 ||
-		o.RefreshMargin < 0 || o.MaxAge < 0 || o.MaxPendingLogins < 0 || o.MaxOpenLogins < 0 {
+		o.RefreshMargin < 0 || o.MaxAge < 0 || o.MaxPendingLogins < 0 || o.MaxOpenLogins < 0 ||
+		o.CircuitBreaker.Failures < 0 || o.CircuitBreaker.Window < 0 || o.CircuitBreaker.CoolDown < 0 || o.CircuitBreaker.LogInterval < 0 {
 		return errors.New("oidcmw: durations and limits in Options must not be negative")
 	}
 	for _, p := range o.LoginParams {
@@ -390,6 +396,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.HTTPClient == nil {
 		o.HTTPClient = defaultHTTPClient()
 	}
+	o.CircuitBreaker = o.CircuitBreaker.withDefaults()
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

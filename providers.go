@@ -32,7 +32,7 @@ func NewProviders(loginURL string, ms ...*Middleware) (*Providers, error) {
 		return nil, errors.New("oidcmw: NewProviders needs at least one Middleware")
 	}
 	for _, m := range ms[1:] {
-		if m.opts.Store != ms[0].opts.Store || m.sess.sessionName != ms[0].sess.sessionName {
+		if baseStore(m.opts.Store) != baseStore(ms[0].opts.Store) || m.sess.sessionName != ms[0].sess.sessionName {
 			return nil, errors.New("oidcmw: the providers' Middlewares must share Store and CookieName")
 		}
 	}

@@ -57,7 +57,8 @@ func newApp(ctx context.Context, getenv func(string) string, addr string, logger
 		return nil, err
 	}
 	closers = append(closers, closeMetrics)
-	opts.Observer = obs
+	circ := &circuits{next: obs}
+	opts.Observer = circ
 	if opts.Issuer == "" {
 		op := oidctest.NewServer(oidctest.Config{})
 		closers = append(closers, op.Close)
@@ -75,9 +76,10 @@ func newApp(ctx context.Context, getenv func(string) string, addr string, logger
 	case errors.Is(err, oidcmw.ErrProviderMisconfigured):
 		return nil, fmt.Errorf("OIDC_ISSUER %s: %w", opts.Issuer, err)
 	case err != nil:
-		logger.Warn("provider not ready at start: starting anyway, logins fail until it answers", "err", err)
+		// The middleware has logged the outage (one warning).
+		logger.Info("provider not ready at start: starting anyway, logins fail until it answers", "err", err)
 	}
-	a.handler = routes(m, &readiness{provider: m.Discover, store: st.ping}, metrics)
+	a.handler = routes(m, &readiness{provider: m.Discover, store: st.ping, circuits: circ}, metrics)
 	return a, nil
 }
 

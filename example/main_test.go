@@ -251,7 +251,8 @@ func TestExampleJWKSOutageAtStart(t *testing.T) {
 	op.Misbehave(oidctest.JWKSDown)
 	app := start(t, map[string]string{"OIDC_ISSUER": op.URL, "OIDC_CLIENT_ID": oidctest.DefaultClientID,
 		"OIDC_CLIENT_SECRET": oidctest.DefaultClientSecret})
-	if n := strings.Count(app.logs.String(), "level=WARN"); n != 1 || !strings.Contains(app.logs.String(), "provider not ready") {
+	if n := strings.Count(app.logs.String(), "level=WARN"); n != 1 || !strings.Contains(app.logs.String(), "dependency=provider") ||
+		!strings.Contains(app.logs.String(), "provider not ready") {
 		t.Errorf("%d warnings at start, want 1 about the provider:\n%s", n, app.logs)
 	}
 	c := browser()
@@ -291,12 +292,29 @@ func TestExampleRedisDownAtStart(t *testing.T) {
 	if resp, _ := get(t, c, app.url+"/me", "text/html"); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("login with Redis down: %d, want 503", resp.StatusCode)
 	}
-	rs.Start()
-	if resp, body := get(t, c, app.url+"/readyz", "*/*"); resp.StatusCode != 200 {
-		t.Errorf("/readyz with Redis up: %d %q", resp.StatusCode, body)
+	// More failures open the store's circuit, which /readyz reports.
+	for range 5 {
+		get(t, c, app.url+"/me", "text/html")
 	}
-	if sub := signIn(t, c, app.url); sub != "alice" {
-		t.Errorf("signed in as %q", sub)
+	if resp, body := get(t, c, app.url+"/readyz", "*/*"); resp.StatusCode != 503 || !strings.Contains(body, "store: circuit open") {
+		t.Errorf("/readyz with the store's circuit open: %d %q", resp.StatusCode, body)
+	}
+	rs.Start()
+	// The circuit closes at the first request after its cool-down (5 s by
+	// default): a login then works.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, body := get(t, c, app.url+"/me", "text/html")
+		if resp.StatusCode == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no login after Redis came back: %d %q", resp.StatusCode, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, body := get(t, c, app.url+"/readyz", "*/*"); body != "ready\n" {
+		t.Errorf("/readyz after the store's circuit closed: %q", body)
 	}
 	for line := range strings.Lines(app.logs.String()) {
 		if !strings.HasPrefix(line, "time=") {

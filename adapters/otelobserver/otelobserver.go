@@ -1,6 +1,7 @@
 // Package otelobserver records what oidcmw does as OpenTelemetry metrics:
 // logins, refreshes and logouts with their outcome and reason, how long
-// they took, and store errors. It implements [oidcmw.Observer] with the
+// they took, store errors, and the state of the circuit breakers in front of
+// the store and the provider. It implements [oidcmw.Observer] with the
 // OpenTelemetry metric API alone (go.opentelemetry.io/otel/metric); the
 // application picks the SDK and the exporter (Prometheus, OTLP, ...).
 //
@@ -18,7 +19,8 @@
 // The meter is named "github.com/oidcmw/oidcmw". Names follow the
 // OpenTelemetry conventions; the Prometheus exporter shows them with
 // underscores and a unit suffix (oidcmw_logins_total,
-// oidcmw_login_duration_seconds, ...).
+// oidcmw_login_duration_seconds, oidcmw_circuit_state,
+// oidcmw_circuit_refused_total, ...).
 //
 //	name                    instrument  unit       attributes
 //	oidcmw.logins           counter     {login}    outcome, reason, provider
@@ -28,6 +30,8 @@
 //	oidcmw.logouts          counter     {logout}   kind, outcome, reason, provider
 //	oidcmw.logout.sessions  counter     {session}  kind, provider
 //	oidcmw.store.errors     counter     {error}    provider
+//	oidcmw.circuit.state    gauge       {state}    dependency, provider
+//	oidcmw.circuit.refused  counter     {call}     dependency, provider
 //
 // oidcmw.logins counts completed callbacks (outcome success) and refused ones
 // (outcome failure). oidcmw.login.duration runs from the start of the login
@@ -51,6 +55,27 @@
 // oidcmw.store.errors counts requests the store failed (the middleware then
 // answers 503).
 //
+// oidcmw.circuit.state is the state of a dependency's circuit breaker (see
+// [oidcmw.CircuitBreaker]): 0 closed (calls go through), 1 half-open (one
+// probe call), 2 open (calls fail at once). It is a synchronous gauge,
+// recorded at each change of state ([oidcmw.EventCircuit]); New records
+// nothing, since the Observer learns the provider attribute only from
+// events and a circuit starts closed without one. So a dependency has no
+// series until its circuit first changes state, and a missing series
+// means closed (in PromQL, "oidcmw_circuit_state or vector(0)" for a
+// single provider). Once recorded, a state is exported at every
+// collection until the next change (gauges are cumulative under every
+// standard TemporalitySelector). A circuit changes state only when a call
+// meets it: an open circuit whose CoolDown has passed shows 2 until the
+// next call probes the dependency. An event with a state other than the
+// three is ignored. Middlewares with the same issuer share a series, which
+// shows the latest change of any of them.
+//
+// oidcmw.circuit.refused counts calls that an open circuit refused without
+// trying the dependency ([oidcmw.EventRefused]); a request that meets one
+// is answered 503 with Retry-After. Its rate shows the load an outage
+// turns away, which oidcmw.circuit.state alone does not.
+//
 // # Attributes
 //
 //   - outcome: "success" or "failure".
@@ -60,6 +85,7 @@
 //   - provider: the issuer URL of the middleware that acted
 //     (oidcmw.Options.Issuer), which tells apart several providers.
 //   - kind: "logout" or "backchannel_logout".
+//   - dependency: the dependency behind a circuit, "store" or "provider".
 //
 // Every attribute comes from configuration or from a fixed set of codes, so
 // the number of series stays small. No event carries a token, code, cookie
@@ -89,12 +115,15 @@ const MeterName = "github.com/oidcmw/oidcmw"
 
 // Attribute values, built once.
 var (
-	success     = attribute.String("outcome", "success")
-	failure     = attribute.String("outcome", "failure")
-	kindLogout  = attribute.String("kind", string(oidcmw.EventLogout))
-	kindBCL     = attribute.String("kind", string(oidcmw.EventBackchannelLogout))
-	loginBounds = []float64{0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600}
-	tokenBounds = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+	success    = attribute.String("outcome", "success")
+	failure    = attribute.String("outcome", "failure")
+	kindLogout = attribute.String("kind", string(oidcmw.EventLogout))
+	kindBCL    = attribute.String("kind", string(oidcmw.EventBackchannelLogout))
+	// circuitStates are the values of oidcmw.circuit.state, by the names
+	// of gobreaker's states (whose numbers they also are).
+	circuitStates = map[string]int64{"closed": 0, "half-open": 1, "open": 2}
+	loginBounds   = []float64{0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600}
+	tokenBounds   = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 )
 
 // Observer records oidcmw events as metrics. It implements [oidcmw.Observer],
@@ -107,6 +136,8 @@ type Observer struct {
 	logouts         metric.Int64Counter
 	logoutSessions  metric.Int64Counter
 	storeErrors     metric.Int64Counter
+	circuitState    metric.Int64Gauge
+	circuitRefused  metric.Int64Counter
 }
 
 var _ oidcmw.Observer = (*Observer)(nil)
@@ -144,6 +175,12 @@ func New(mp metric.MeterProvider) (*Observer, error) {
 	o.storeErrors, e = m.Int64Counter("oidcmw.store.errors", metric.WithUnit("{error}"),
 		metric.WithDescription("Requests that the session store failed."))
 	err = errors.Join(err, e)
+	o.circuitState, e = m.Int64Gauge("oidcmw.circuit.state", metric.WithUnit("{state}"),
+		metric.WithDescription("State of a dependency's circuit breaker: 0 closed, 1 half-open, 2 open."))
+	err = errors.Join(err, e)
+	o.circuitRefused, e = m.Int64Counter("oidcmw.circuit.refused", metric.WithUnit("{call}"),
+		metric.WithDescription("Calls to a dependency that its open circuit refused."))
+	err = errors.Join(err, e)
 	if err != nil {
 		return nil, fmt.Errorf("oidcmw: otelobserver: creating instruments: %w", err)
 	}
@@ -169,6 +206,12 @@ func (o *Observer) Observe(ctx context.Context, e oidcmw.Event) {
 		}
 	case oidcmw.EventStoreError:
 		o.storeErrors.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(provider)))
+	case oidcmw.EventCircuit:
+		if v, ok := circuitStates[e.State]; ok {
+			o.circuitState.Record(ctx, v, dependencyAttrs(e, provider))
+		}
+	case oidcmw.EventRefused:
+		o.circuitRefused.Add(ctx, 1, dependencyAttrs(e, provider))
 	}
 }
 
@@ -186,6 +229,11 @@ func (o *Observer) count(ctx context.Context, c metric.Int64Counter, h metric.Fl
 		outcome = failure
 	}
 	h.Record(ctx, e.Duration.Seconds(), metric.WithAttributeSet(attribute.NewSet(outcome, provider)))
+}
+
+// dependencyAttrs is the dependency of a circuit event, and provider.
+func dependencyAttrs(e oidcmw.Event, provider attribute.KeyValue) metric.MeasurementOption {
+	return metric.WithAttributeSet(attribute.NewSet(attribute.String("dependency", e.Dependency), provider))
 }
 
 // outcomeAttrs is extra plus outcome and, on failure, reason.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/cookiejar"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,8 +42,8 @@ func newObserver(t *testing.T) (*otelobserver.Observer, *sdkmetric.ManualReader)
 }
 
 // series collects reader and returns every data point as
-// `name{attr=value,...}`, with the value of a counter or the count of a
-// histogram. The provider attribute is checked to be provider on every
+// `name{attr=value,...}`, with the value of a counter or a gauge, or the
+// count of a histogram. The provider attribute is checked to be provider on every
 // point, and left out of the key.
 func series(t *testing.T, reader *sdkmetric.ManualReader, provider string) map[string]float64 {
 	t.Helper()
@@ -83,6 +85,14 @@ func series(t *testing.T, reader *sdkmetric.ManualReader, provider string) map[s
 				for _, p := range d.DataPoints {
 					got[key(m.Name, p.Attributes)] += float64(p.Count)
 				}
+			case metricdata.Gauge[int64]:
+				for _, p := range d.DataPoints {
+					k := key(m.Name, p.Attributes)
+					if _, dup := got[k]; dup {
+						t.Errorf("%s: two points", k)
+					}
+					got[k] = float64(p.Value)
+				}
 			default:
 				t.Errorf("%s: unexpected data %T", m.Name, m.Data)
 			}
@@ -115,7 +125,7 @@ type app struct {
 	reader *sdkmetric.ManualReader
 }
 
-func newApp(t *testing.T) *app {
+func newApp(t *testing.T, opts ...func(*oidcmw.Options)) *app {
 	t.Helper()
 	a := &app{clock: storetest.NewClock(time.Unix(1_800_000_000, 0))}
 	a.op = oidctest.NewServer(oidctest.Config{Now: a.clock.Now})
@@ -125,7 +135,7 @@ func newApp(t *testing.T) *app {
 	t.Cleanup(a.srv.Close)
 	var obs *otelobserver.Observer
 	obs, a.reader = newObserver(t)
-	m, err := oidcmw.New(oidcmw.Options{
+	o := oidcmw.Options{
 		Issuer:       a.op.URL,
 		ClientID:     oidctest.DefaultClientID,
 		ClientSecret: oidctest.DefaultClientSecret,
@@ -134,7 +144,11 @@ func newApp(t *testing.T) *app {
 		Now:          a.clock.Now,
 		HTTPClient:   &http.Client{Timeout: 2 * time.Second},
 		Observer:     obs,
-	})
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	m, err := oidcmw.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,6 +273,10 @@ func TestObserve(t *testing.T) {
 		{Kind: oidcmw.EventLogout, Err: errStore, Reason: "store_unavailable"},
 		{Kind: oidcmw.EventBackchannelLogout, Sessions: 3},
 		{Kind: oidcmw.EventStoreError, Err: errStore, Reason: "store_unavailable"},
+		{Kind: oidcmw.EventCircuit, Dependency: "store", State: "open"},
+		{Kind: oidcmw.EventRefused, Dependency: "store"},
+		{Kind: oidcmw.EventRefused, Dependency: "store"},
+		{Kind: oidcmw.EventCircuit, Dependency: "provider", State: "half-open"},
 		{Kind: "unknown"},
 	} {
 		e.Issuer = iss
@@ -278,6 +296,9 @@ func TestObserve(t *testing.T) {
 		"oidcmw.logout.sessions{kind=logout}":                                  1,
 		"oidcmw.logout.sessions{kind=backchannel_logout}":                      3,
 		"oidcmw.store.errors{}":                                                1,
+		"oidcmw.circuit.state{dependency=store}":                               2,
+		"oidcmw.circuit.state{dependency=provider}":                            1,
+		"oidcmw.circuit.refused{dependency=store}":                             2,
 	})
 
 	var rm metricdata.ResourceMetrics
@@ -298,7 +319,8 @@ func TestObserve(t *testing.T) {
 		"oidcmw.logins": "{login}", "oidcmw.login.duration": "s",
 		"oidcmw.refreshes": "{refresh}", "oidcmw.refresh.duration": "s",
 		"oidcmw.logouts": "{logout}", "oidcmw.logout.sessions": "{session}",
-		"oidcmw.store.errors": "{error}",
+		"oidcmw.store.errors":  "{error}",
+		"oidcmw.circuit.state": "{state}", "oidcmw.circuit.refused": "{call}",
 	} {
 		if units[name] != unit {
 			t.Errorf("%s: unit %q, want %q", name, units[name], unit)
@@ -307,6 +329,180 @@ func TestObserve(t *testing.T) {
 	if sums["oidcmw.login.duration"] != 1.5 || sums["oidcmw.refresh.duration"] != 2.02 {
 		t.Errorf("duration sums %v, want 1.5 s of logins and 2.02 s of refreshes", sums)
 	}
+}
+
+// TestCircuitState: the gauge holds a dependency's latest state (0 closed,
+// 1 half-open, 2 open) from its first change on, through collections
+// without events; each dependency has its own series, and a state it does
+// not know changes nothing.
+func TestCircuitState(t *testing.T) {
+	obs, reader := newObserver(t)
+	const iss = "https://op.example.com"
+	ctx := context.Background()
+	circuit := func(dep, state string) {
+		obs.Observe(ctx, oidcmw.Event{Kind: oidcmw.EventCircuit, Issuer: iss, Dependency: dep, State: state})
+	}
+	refused := func(dep string) {
+		obs.Observe(ctx, oidcmw.Event{Kind: oidcmw.EventRefused, Issuer: iss, Dependency: dep})
+	}
+
+	wantSeries(t, series(t, reader, iss), map[string]float64{}) // no series before the first change
+
+	circuit("store", "open")
+	refused("store")
+	refused("store")
+	refused("store")
+	wantSeries(t, series(t, reader, iss), map[string]float64{
+		"oidcmw.circuit.state{dependency=store}":   2,
+		"oidcmw.circuit.refused{dependency=store}": 3,
+	})
+	// No event: the state stays.
+	wantSeries(t, series(t, reader, iss), map[string]float64{
+		"oidcmw.circuit.state{dependency=store}":   2,
+		"oidcmw.circuit.refused{dependency=store}": 3,
+	})
+
+	circuit("store", "half-open")
+	circuit("provider", "open")
+	refused("provider")
+	circuit("store", "unknown state: 7") // ignored
+	wantSeries(t, series(t, reader, iss), map[string]float64{
+		"oidcmw.circuit.state{dependency=store}":      1,
+		"oidcmw.circuit.state{dependency=provider}":   2,
+		"oidcmw.circuit.refused{dependency=store}":    3,
+		"oidcmw.circuit.refused{dependency=provider}": 1,
+	})
+
+	circuit("store", "closed")
+	circuit("provider", "half-open")
+	circuit("provider", "closed")
+	wantSeries(t, series(t, reader, iss), map[string]float64{
+		"oidcmw.circuit.state{dependency=store}":      0,
+		"oidcmw.circuit.state{dependency=provider}":   0,
+		"oidcmw.circuit.refused{dependency=store}":    3,
+		"oidcmw.circuit.refused{dependency=provider}": 1,
+	})
+
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(ctx, &rm); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range rm.ScopeMetrics[0].Metrics {
+		if m.Name == "oidcmw.circuit.state" {
+			if _, ok := m.Data.(metricdata.Gauge[int64]); !ok {
+				t.Errorf("%s: %T, want a gauge", m.Name, m.Data)
+			}
+		}
+	}
+}
+
+// downStore is a Store that fails every call while down is set.
+type downStore struct {
+	oidcmw.Store
+	down atomic.Bool
+}
+
+var errDown = errors.New("store down")
+
+func (s *downStore) Put(ctx context.Context, k string, v []byte, ttl time.Duration) error {
+	if s.down.Load() {
+		return errDown
+	}
+	return s.Store.Put(ctx, k, v, ttl)
+}
+
+func (s *downStore) Get(ctx context.Context, k string) ([]byte, bool, error) {
+	if s.down.Load() {
+		return nil, false, errDown
+	}
+	return s.Store.Get(ctx, k)
+}
+
+func (s *downStore) Take(ctx context.Context, k string) ([]byte, bool, error) {
+	if s.down.Load() {
+		return nil, false, errDown
+	}
+	return s.Store.Take(ctx, k)
+}
+
+func (s *downStore) Add(ctx context.Context, k string, v []byte, ttl time.Duration) (bool, error) {
+	if s.down.Load() {
+		return false, errDown
+	}
+	return s.Store.Add(ctx, k, v, ttl)
+}
+
+func (s *downStore) Replace(ctx context.Context, k string, v []byte, ttl time.Duration) (bool, error) {
+	if s.down.Load() {
+		return false, errDown
+	}
+	return s.Store.Replace(ctx, k, v, ttl)
+}
+
+func (s *downStore) Delete(ctx context.Context, k string) error {
+	if s.down.Load() {
+		return errDown
+	}
+	return s.Store.Delete(ctx, k)
+}
+
+func (s *downStore) AddMember(ctx context.Context, k, m string, ttl time.Duration) error {
+	if s.down.Load() {
+		return errDown
+	}
+	return s.Store.AddMember(ctx, k, m, ttl)
+}
+
+func (s *downStore) Members(ctx context.Context, k string) ([]string, error) {
+	if s.down.Load() {
+		return nil, errDown
+	}
+	return s.Store.Members(ctx, k)
+}
+
+// TestCircuitOutage: a store outage, as the middleware reports it, opens
+// the store's circuit (gauge 2) and counts the calls it refused; after the
+// cool-down a login's probe closes it again (gauge 0).
+func TestCircuitOutage(t *testing.T) {
+	store := &downStore{}
+	const coolDown = 100 * time.Millisecond
+	a := newApp(t, func(o *oidcmw.Options) {
+		store.Store = o.Store
+		o.Store = store
+		o.CircuitBreaker = oidcmw.CircuitBreaker{Failures: 2, CoolDown: coolDown}
+		o.Logger = slog.New(slog.DiscardHandler) // the outage log is the core's to test
+	})
+	circuitSeries := func() map[string]float64 {
+		got := map[string]float64{}
+		for k, v := range series(t, a.reader, a.op.URL) {
+			if strings.HasPrefix(k, "oidcmw.circuit.") {
+				got[k] = v
+			}
+		}
+		return got
+	}
+
+	store.down.Store(true)
+	for i := range 5 {
+		if status, _ := send(t, browser(), "GET", a.srv.URL+"/", ""); status != http.StatusServiceUnavailable {
+			t.Fatalf("request %d with the store down: %d", i, status)
+		}
+	}
+	got := circuitSeries()
+	if got["oidcmw.circuit.state{dependency=store}"] != 2 || got["oidcmw.circuit.refused{dependency=store}"] < 1 {
+		t.Fatalf("store down: %v, want state 2 and refused calls", got)
+	}
+	refused := got["oidcmw.circuit.refused{dependency=store}"]
+
+	store.down.Store(false)
+	time.Sleep(coolDown + 50*time.Millisecond)
+	if status, body := send(t, browser(), "GET", a.srv.URL+"/", ""); status != 200 || body != "hello alice" {
+		t.Fatalf("login after the outage: %d %q", status, body)
+	}
+	wantSeries(t, circuitSeries(), map[string]float64{
+		"oidcmw.circuit.state{dependency=store}":   0,
+		"oidcmw.circuit.refused{dependency=store}": refused,
+	})
 }
 
 func TestNewNil(t *testing.T) {

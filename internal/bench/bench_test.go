@@ -71,6 +71,10 @@ func BenchmarkGuard(b *testing.B) {
 		settle time.Duration // wait after the login
 	}{
 		{"oidcmw", func(*testing.B) oidcmw.Options { return oidcmw.Options{} }, 0},
+		// The baseline of the circuit breakers' cost: oidcmw with them off.
+		{"oidcmw-nobreaker", func(*testing.B) oidcmw.Options {
+			return oidcmw.Options{CircuitBreaker: oidcmw.CircuitBreaker{Disabled: true}}
+		}, 0},
 		{"oidcmw-sealed", func(*testing.B) oidcmw.Options {
 			return oidcmw.Options{SecretKeys: [][]byte{[]byte(strings.Repeat("k", 32))}}
 		}, 0},
