@@ -94,6 +94,10 @@ table 'BackchannelLogout: one valid logout token, in process (base: no session t
 	-filter '.name:BackchannelLogout' -col /sessions
 table 'ReturnTo: the return_to validator alone (base: benign)' \
 	-filter '.name:ReturnTo' -col /value
+table 'Circuit breaker: a guarded request with the breakers on (base: oidcmw-nobreaker, breakers off)' \
+	-filter '.name:Guard' -col '/impl@(oidcmw-nobreaker oidcmw)'
+table 'Circuit breaker: one Store.Get through a closed circuit (base: breaker off)' \
+	-filter '.name:CircuitStoreGet' -col /breaker
 
 # GuardSessions at 1M sessions is bimodal (a run sees one collection of the
 # 1.7 GB heap or none; see GCs), so also print the mean over all runs: total
