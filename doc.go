@@ -91,19 +91,26 @@
 // a failing store 503 (see [StatusCode]). A discovery that contradicts the
 // configuration is [ErrProviderMisconfigured], not an outage
 // ([ErrProviderUnavailable]): [Middleware.Discover] at start-up tells the
-// two apart. [DefaultErrorHandler] never echoes error text, tokens or the
-// provider's descriptions. Browser navigations without a session are
-// redirected to log in; API calls (JSON, fetch, XHR, any method but GET
-// and HEAD) get 401 and never a redirect.
+// two apart. After a run of failures of the store or the provider, its
+// circuit breaker ([Options.CircuitBreaker]) opens, and requests that need
+// it answer 503 at once, with Retry-After, until a probe succeeds; a
+// session that could not be read is never served. [DefaultErrorHandler]
+// never echoes error text, tokens or the provider's descriptions. Browser
+// navigations without a session are redirected to log in; API calls (JSON,
+// fetch, XHR, any method but GET and HEAD) get 401 and never a redirect.
 //
 // # Logs and metrics
 //
 // [Options.Logger] gets one record per failure, with a stable reason, and
 // one Info record per login and logout, naming the user by a hash of the
 // subject ([Options.OmitSubjectInLogs] leaves it out) and never logging a
-// token. An [Options.Observer] is told of each [Event] (logins, refreshes,
-// logouts, store errors) for metrics; adapters/otelobserver records them
-// with OpenTelemetry. [Options.OnLogout] runs when a session ends.
+// token. An outage of the store or the provider is logged as a whole: one
+// warning when it starts, at most one summary per
+// [CircuitBreaker].LogInterval, one Info record at recovery. An
+// [Options.Observer] is told of each [Event] (logins, refreshes, logouts,
+// store errors, circuit changes) for metrics; adapters/otelobserver
+// records them with OpenTelemetry. [Options.OnLogout] runs when a session
+// ends.
 //
 // # What is left out, on purpose
 //
