@@ -37,8 +37,11 @@ type CircuitBreaker struct {
 	CoolDown time.Duration
 	// LogInterval: while a dependency fails, the Logger gets one warning
 	// when it starts, then at most one summary (failed and refused
-	// calls) per LogInterval, and one record when it recovers; requests
-	// failed by the outage are not logged one by one. Default 1 min.
+	// calls) per LogInterval, and one record when it recovers (a probe
+	// closed its circuit, or, for an outage too short to open it, a success
+	// came after CoolDown or 1 s, whichever is shorter, without a
+	// failure); requests failed by the outage are not logged one by one.
+	// Default 1 min.
 	LogInterval time.Duration
 	// Disabled lets every call through (for a Store client with a breaker
 	// of its own); the outage logging stays.
@@ -117,7 +120,7 @@ type dependency struct {
 
 func newDependency(name string, c CircuitBreaker, logger *slog.Logger, ev *events) *dependency {
 	d := &dependency{name: name, coolDown: c.CoolDown,
-		log: outageLog{dep: name, logger: logger, interval: c.LogInterval, events: ev}}
+		log: outageLog{dep: name, logger: logger, interval: c.LogInterval, events: ev, quiet: min(c.CoolDown, time.Second)}}
 	if c.Disabled {
 		return d
 	}
@@ -129,8 +132,11 @@ func newDependency(name string, c CircuitBreaker, logger *slog.Logger, ev *event
 		Timeout:     c.CoolDown,
 		ReadyToTrip: func(counts gobreaker.Counts) bool { return counts.ConsecutiveFailures >= failures },
 		IsExcluded:  func(err error) bool { return errors.Is(err, context.Canceled) },
-		OnStateChange: func(_ string, _, to gobreaker.State) {
+		OnStateChange: func(_ string, from, to gobreaker.State) {
 			ev.observe(context.Background(), Event{Kind: EventCircuit, Dependency: name, State: to.String()})
+			if from == gobreaker.StateHalfOpen && to == gobreaker.StateClosed {
+				d.log.recovered(context.Background()) // its probe succeeded
+			}
 		},
 	})
 	d.clear.Store(true)
@@ -188,10 +194,17 @@ type outageLog struct {
 	interval time.Duration
 	events   *events
 
+	// quiet is how long the dependency must go without a failure before
+	// a success counts as its recovery: an outage begins and ends with a
+	// mix of failures and successes (connections die one by one), which
+	// would otherwise log as many outages.
+	quiet time.Duration
+
 	failing atomic.Bool // read on every success: the hot path
 	mu      sync.Mutex
 	since   time.Time // when the outage started
 	summary time.Time // when the last summary was logged
+	last    time.Time // the last failure
 	// failed and refused count calls since the last summary; the totals
 	// since the outage started.
 	failed, refused, failedTotal, refusedTotal int
@@ -212,6 +225,7 @@ func (o *outageLog) failure(ctx context.Context, err error, refused bool) {
 		o.logger.WarnContext(ctx, "oidcmw: dependency failing: requests that need it fail until it recovers",
 			"dependency", o.dep, "reason", o.dep+"_unavailable", "err", err)
 	}
+	o.last = now
 	if refused {
 		o.refused++
 		o.refusedTotal++
@@ -232,6 +246,20 @@ func (o *outageLog) success(ctx context.Context) {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if time.Since(o.last) >= o.quiet {
+		o.recover(ctx)
+	}
+}
+
+// recovered logs the recovery now: a probe closed the circuit.
+func (o *outageLog) recovered(ctx context.Context) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.recover(ctx)
+}
+
+// recover ends the outage, if there is one; o.mu is held.
+func (o *outageLog) recover(ctx context.Context) {
 	if !o.failing.Load() {
 		return
 	}

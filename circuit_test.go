@@ -72,7 +72,7 @@ func TestProviderOutageUnderLoad(t *testing.T) {
 	if ok.IsZero() || ok.Sub(started) > coolDown+250*time.Millisecond {
 		t.Errorf("first success %v after the provider came back, want within one cool-down (%v)", ok.Sub(started), coolDown)
 	}
-	time.Sleep(50 * time.Millisecond)
+	circuit.WaitRecovered(t, 5*time.Second) // logged after a quiet spell
 	load.Stop()
 	t.Logf("%d requests refused in %v with the circuit open, median %v; %d token requests then",
 		len(refused), coolDown*9/10, storetest.Median(refused), during)

@@ -2,9 +2,11 @@ package pgxstore_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/oidcmw/oidcmw/adapters/pgxstore"
@@ -37,4 +39,57 @@ func TestStoreOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	storetest.Outage(t, store, pg.Stop, pg.Start, 3*time.Second)
+}
+
+// acquires counts the connections the pool hands out (or tries to): the
+// calls that reach PostgreSQL.
+type acquires struct{ n atomic.Int64 }
+
+func (a *acquires) TraceAcquireStart(ctx context.Context, _ *pgxpool.Pool, _ pgxpool.TraceAcquireStartData) context.Context {
+	a.n.Add(1)
+	return ctx
+}
+
+func (a *acquires) TraceAcquireEnd(context.Context, *pgxpool.Pool, pgxpool.TraceAcquireEndData) {}
+
+func (a *acquires) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	return ctx
+}
+
+func (a *acquires) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// TestStoreOutageUnderLoad: PostgreSQL stopped under concurrent guarded
+// requests; the store's circuit opens, requests answer 503 at once and
+// almost none reach PostgreSQL during the cool-down; after a restart they
+// succeed within one cool-down; the log holds the outage, not each
+// request.
+func TestStoreOutageUnderLoad(t *testing.T) {
+	pg := pgtest.Start(t)
+	cfg, err := pgxpool.ParseConfig(pg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.ConnectTimeout = time.Second
+	var calls acquires
+	cfg.ConnConfig.Tracer = &calls
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	store, err := pgxstore.New(pool, pgxstore.Options{StatementTimeout: time.Second, SweepInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	start := func() {
+		pg.Start()
+		for pool.Ping(context.Background()) != nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	storetest.OutageUnderLoad(t, store, pg.Stop, start, calls.n.Load)
 }

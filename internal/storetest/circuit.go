@@ -58,6 +58,16 @@ func (c *Circuit) Log() string {
 	return c.log.String()
 }
 
+// WaitRecovered waits until the log has a recovery.
+func (c *Circuit) WaitRecovered(t *testing.T, within time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(within); !strings.Contains(c.Log(), `msg="oidcmw: dependency recovered"`); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no recovery logged within %v; log:\n%s", within, c.Log())
+		}
+	}
+}
+
 // WaitOpen waits for a circuit to open and returns when it did.
 func (c *Circuit) WaitOpen(t *testing.T, within time.Duration) time.Time {
 	t.Helper()
@@ -179,7 +189,7 @@ func OutageUnderLoad(t *testing.T, store oidcmw.Store, stop, start func(), calls
 	if ok.IsZero() || ok.Sub(started) > coolDown+250*time.Millisecond {
 		t.Errorf("first success %v after the store came back, want within one cool-down (%v)", ok.Sub(started), coolDown)
 	}
-	time.Sleep(50 * time.Millisecond) // a few requests after the recovery
+	circuit.WaitRecovered(t, 5*time.Second) // logged after a quiet spell
 	load.Stop()
 	t.Logf("%d requests refused in %v with the circuit open, median %v; %d store calls then",
 		len(refused), coolDown*9/10, Median(refused), during)
