@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/oidcmw/oidcmw"
+	"github.com/oidcmw/oidcmw/oidctest"
+)
+
+// app is the proxy's handler and what it started.
+type app struct {
+	handler http.Handler
+	close   func()
+}
+
+// startupDiscovery bounds the provider check at start.
+const startupDiscovery = 5 * time.Second
+
+// newApp builds the proxy from cfg and the environment, as the example's
+// newApp does. It returns configuration errors only: an unreachable
+// provider or store is logged once and reported by /oauth2/readyz.
+func newApp(ctx context.Context, cfg *config, getenv func(string) string, addr string, logger *slog.Logger) (_ *app, err error) {
+	a := &app{}
+	var closers []func()
+	a.close = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	opts, err := options(getenv, addr)
+	if err != nil {
+		return nil, err
+	}
+	opts.Logger = logger
+	st, err := openStore(ctx, getenv, logger)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, st.close)
+	opts.Store = st.store
+	obs, metrics, closeMetrics, err := newMetrics(getenv("METRICS"))
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, closeMetrics)
+	circ := &circuits{next: obs}
+	opts.Observer = circ
+	if cfg.dev {
+		// parseFlags has checked that OIDC_ISSUER is unset.
+		op := oidctest.NewServer(oidctest.Config{})
+		closers = append(closers, op.Close)
+		opts.Issuer, opts.ClientID, opts.ClientSecret = op.URL, oidctest.DefaultClientID, oidctest.DefaultClientSecret
+		logger.Warn("--dev: development provider: everyone is signed in as the test user at once",
+			"url", op.URL, "user", oidctest.DefaultUser().Subject)
+	}
+	m, err := oidcmw.New(opts)
+	if err != nil {
+		return nil, envError(err)
+	}
+	// A wrong issuer stops the start; an outage does not.
+	dctx, cancel := context.WithTimeout(ctx, startupDiscovery)
+	defer cancel()
+	switch err := m.Discover(dctx); {
+	case errors.Is(err, oidcmw.ErrProviderMisconfigured):
+		return nil, fmt.Errorf("OIDC_ISSUER %s: %w", opts.Issuer, err)
+	case err != nil:
+		// The middleware has logged the outage (one warning).
+		logger.Info("provider not ready at start: starting anyway, logins fail until it answers", "err", err)
+	}
+	proxy := newUpstream(cfg.upstream, cfg.trusted, cfg.passAccessToken, logger)
+	authz := &authorizer{rules: cfg.rules, groupsClaim: cfg.groupsClaim, logger: logger}
+	a.handler = &handler{
+		own:     ownRoutes(m, &readiness{provider: m.Discover, store: st.ping, circuits: circ}, metrics),
+		public:  cfg.public,
+		proxy:   proxy,
+		guarded: m.Guard(authz.wrap(proxy)),
+		inbound: inbound{passAuthorization: cfg.passAuthorization},
+		trusted: cfg.trusted,
+	}
+	return a, nil
+}
+
+// ownRoutes serves the proxy's own paths, under ownPrefix; any other path
+// there is 404.
+//
+//	/oauth2/healthz             200 "ok": the process is alive
+//	/oauth2/readyz              200 when the provider and the store answer, else 503
+//	/oauth2/metrics             with METRICS=prometheus
+//	/oauth2/start               m.Login (GET; return_to)
+//	/oauth2/sign_out            m.Logout (POST, same origin)
+//	/oauth2/login, /oauth2/callback, /oauth2/logout, /oauth2/backchannel-logout
+//	                            m.Routes(), for OIDC_REDIRECT_URL .../oauth2/callback
+//
+// Register http(s)://HOST/oauth2/backchannel-logout at the provider as
+// backchannel_logout_uri.
+func ownRoutes(m *oidcmw.Middleware, ready *readiness, metrics http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /oauth2/healthz", healthz)
+	mux.Handle("GET /oauth2/readyz", ready)
+	if metrics != nil {
+		mux.Handle("GET /oauth2/metrics", metrics)
+	}
+	mux.HandleFunc("/oauth2/start", m.Login)
+	mux.HandleFunc("/oauth2/sign_out", m.Logout)
+	for _, p := range []string{"/oauth2/login", "/oauth2/callback", "/oauth2/logout", "/oauth2/backchannel-logout"} {
+		mux.Handle(p, m.Routes())
+	}
+	return mux
+}
