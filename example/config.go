@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -18,12 +19,13 @@ import (
 // empty without OIDC_ISSUER: newApp then starts the development provider.
 func options(getenv func(string) string, addr string) (oidcmw.Options, error) {
 	issuer := getenv("OIDC_ISSUER")
+	origin := "http://" + browserAddr(addr)
 	opts := oidcmw.Options{
 		Issuer:                issuer,
 		ClientID:              getenv("OIDC_CLIENT_ID"),
 		ClientSecret:          getenv("OIDC_CLIENT_SECRET"),
-		RedirectURL:           env(getenv, "OIDC_REDIRECT_URL", "http://"+addr+"/auth/callback"),
-		PostLogoutRedirectURL: env(getenv, "OIDC_POST_LOGOUT_REDIRECT_URL", "http://"+addr+"/"),
+		RedirectURL:           env(getenv, "OIDC_REDIRECT_URL", origin+"/auth/callback"),
+		PostLogoutRedirectURL: env(getenv, "OIDC_POST_LOGOUT_REDIRECT_URL", origin+"/"),
 		Scopes:                strings.Fields(getenv("OIDC_SCOPES")),
 		ResponseMode:          getenv("OIDC_RESPONSE_MODE"),
 		ClientAuthMethod:      getenv("OIDC_CLIENT_AUTH_METHOD"),
@@ -67,6 +69,19 @@ func options(getenv func(string) string, addr string) (oidcmw.Options, error) {
 		opts.TokenParams = url.Values{"resource": {res}}
 	}
 	return opts, nil
+}
+
+// browserAddr is addr as a browser on this machine reaches it: a listener
+// on every address (":8080", "0.0.0.0:8080", "[::]:8080") is 127.0.0.1.
+func browserAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // envNames maps the option names in oidcmw's configuration errors to the

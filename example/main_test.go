@@ -413,3 +413,25 @@ func TestExampleOnPostgreSQL(t *testing.T) {
 		t.Fatalf("signed in as %q on PostgreSQL", sub)
 	}
 }
+
+// TestExampleListensOnEveryAddress: with ADDR on every address
+// (0.0.0.0:PORT, as in a container) the default callback and post-logout
+// URLs name 127.0.0.1:PORT, where a browser on the machine reaches the
+// app, not the unspecified address, which oidcmw refuses as an http URL
+// off loopback. (Tests listen on loopback only.)
+func TestExampleListensOnEveryAddress(t *testing.T) {
+	for addr, want := range map[string]string{"0.0.0.0:8080": "127.0.0.1:8080", "[::]:8080": "127.0.0.1:8080",
+		":8080": "127.0.0.1:8080", "127.0.0.1:0": "127.0.0.1:0", "app.lab.test:80": "app.lab.test:80"} {
+		if got := browserAddr(addr); got != want {
+			t.Errorf("browserAddr(%q) = %q, want %q", addr, got, want)
+		}
+	}
+	opts, err := options(func(string) string { return "" }, "0.0.0.0:8080")
+	if err != nil || opts.RedirectURL != "http://127.0.0.1:8080/auth/callback" || opts.PostLogoutRedirectURL != "http://127.0.0.1:8080/" {
+		t.Fatalf("options: %v, %q, %q", err, opts.RedirectURL, opts.PostLogoutRedirectURL)
+	}
+	opts.Issuer, opts.ClientID = "http://127.0.0.1:1", "x" // as the development provider would
+	if _, err := oidcmw.New(opts); err != nil {
+		t.Errorf("New with the default URLs for 0.0.0.0:8080: %v", err)
+	}
+}
