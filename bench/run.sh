@@ -94,6 +94,8 @@ table 'BackchannelLogout: one valid logout token, in process (base: no session t
 	-filter '.name:BackchannelLogout' -col /sessions
 table 'ReturnTo: the return_to validator alone (base: benign)' \
 	-filter '.name:ReturnTo' -col /value
+table "ProxyCPU: the proxy process's CPU per request (base: bare httputil.ReverseProxy)" \
+	-filter '.name:ProxyCPU' -col /impl
 table 'Circuit breaker: a guarded request with the breakers on (base: oidcmw-nobreaker, breakers off)' \
 	-filter '.name:Guard' -col '/impl@(oidcmw-nobreaker oidcmw)'
 table 'Circuit breaker: one Store.Get through a closed circuit (base: breaker off)' \

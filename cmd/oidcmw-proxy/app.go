@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/oidcmw/oidcmw"
+	"github.com/oidcmw/oidcmw/cmd/oidcmw-proxy/internal/rd"
 	"github.com/oidcmw/oidcmw/oidctest"
 )
 
@@ -77,17 +79,53 @@ func newApp(ctx context.Context, cfg *config, getenv func(string) string, addr s
 		// The middleware has logged the outage (one warning).
 		logger.Info("provider not ready at start: starting anyway, logins fail until it answers", "err", err)
 	}
-	proxy := newUpstream(cfg.upstream, cfg.trusted, cfg.passAccessToken, logger)
+	// The proxy's external origin, and whether it is https, come from
+	// OIDC_REDIRECT_URL (oidcmw.New has checked it), never from a request.
+	redirect, err := url.Parse(opts.RedirectURL)
+	if err != nil {
+		return nil, fmt.Errorf("OIDC_REDIRECT_URL: %w", err)
+	}
+	origin := redirect.Scheme + "://" + redirect.Host
+	https := redirect.Scheme == "https"
 	authz := &authorizer{rules: cfg.rules, groupsClaim: cfg.groupsClaim, logger: logger}
-	a.handler = &handler{
-		own:     ownRoutes(m, &readiness{provider: m.Discover, store: st.ping, circuits: circ}, metrics),
+	var jwks http.Handler
+	if cfg.jwt != nil {
+		if authz.signer, err = newSigner(cfg.jwt, origin); err != nil {
+			return nil, err
+		}
+		jwks = authz.signer.JWKS()
+	}
+	h := &handler{
 		public:  cfg.public,
-		proxy:   proxy,
-		guarded: m.Guard(authz.wrap(proxy)),
-		inbound: inbound{passAuthorization: cfg.passAuthorization},
+		inbound: inbound{passAuthorization: cfg.passAuthorization, forwardAuth: cfg.forwardAuth},
 		trusted: cfg.trusted,
 	}
+	e := endpoints{
+		ready:   &readiness{provider: m.Discover, store: st.ping, circuits: circ},
+		metrics: metrics,
+		start: &starter{login: m.Login, logger: logger, cookie: newRDCookie(opts.SecretKeys[0], https),
+			policy: rd.Policy{Domains: cfg.rdDomains, InsecureAllowHTTP: !https}},
+		jwks: jwks,
+	}
+	if cfg.forwardAuth {
+		e.auth = &forwardAuth{trusted: cfg.trusted, public: cfg.public, session: m.Optional, authz: authz,
+			passAccessToken: cfg.passAccessToken, origin: origin, logger: logger}
+	} else {
+		h.proxy = newUpstream(cfg.upstream, cfg.trusted, cfg.passAccessToken, logger)
+		h.guarded = m.Guard(authz.wrap(h.proxy))
+	}
+	h.own = ownRoutes(m, e)
+	a.handler = h
 	return a, nil
+}
+
+// endpoints are the proxy's own handlers besides oidcmw's.
+type endpoints struct {
+	ready   *readiness
+	metrics http.Handler // nil without METRICS
+	start   *starter
+	jwks    http.Handler // nil without --inject-jwt
+	auth    http.Handler // nil without --forward-auth
 }
 
 // ownRoutes serves the proxy's own paths, under ownPrefix; any other path
@@ -96,22 +134,32 @@ func newApp(ctx context.Context, cfg *config, getenv func(string) string, addr s
 //	/oauth2/healthz             200 "ok": the process is alive
 //	/oauth2/readyz              200 when the provider and the store answer, else 503
 //	/oauth2/metrics             with METRICS=prometheus
-//	/oauth2/start               m.Login (GET; return_to)
+//	/oauth2/start               m.Login (GET; return_to, or rd: see starter)
+//	/oauth2/continue            after a login with an absolute rd
 //	/oauth2/sign_out            m.Logout (POST, same origin)
+//	/oauth2/auth                with --forward-auth: the front end's auth request (forwardAuth)
+//	/oauth2/jwks                with --inject-jwt: the key set of the identity JWT (public)
 //	/oauth2/login, /oauth2/callback, /oauth2/logout, /oauth2/backchannel-logout
 //	                            m.Routes(), for OIDC_REDIRECT_URL .../oauth2/callback
 //
 // Register http(s)://HOST/oauth2/backchannel-logout at the provider as
 // backchannel_logout_uri.
-func ownRoutes(m *oidcmw.Middleware, ready *readiness, metrics http.Handler) http.Handler {
+func ownRoutes(m *oidcmw.Middleware, e endpoints) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /oauth2/healthz", healthz)
-	mux.Handle("GET /oauth2/readyz", ready)
-	if metrics != nil {
-		mux.Handle("GET /oauth2/metrics", metrics)
+	mux.Handle("GET /oauth2/readyz", e.ready)
+	if e.metrics != nil {
+		mux.Handle("GET /oauth2/metrics", e.metrics)
 	}
-	mux.HandleFunc("/oauth2/start", m.Login)
+	mux.Handle("/oauth2/start", e.start)
+	mux.HandleFunc("/oauth2/continue", e.start.continueLogin)
 	mux.HandleFunc("/oauth2/sign_out", m.Logout)
+	if e.auth != nil {
+		mux.Handle("/oauth2/auth", e.auth)
+	}
+	if e.jwks != nil {
+		mux.Handle("/oauth2/jwks", e.jwks)
+	}
 	for _, p := range []string{"/oauth2/login", "/oauth2/callback", "/oauth2/logout", "/oauth2/backchannel-logout"} {
 		mux.Handle(p, m.Routes())
 	}

@@ -3,10 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -57,6 +64,19 @@ func TestConfigurationErrors(t *testing.T) {
 		{"two stores", map[string]string{"DATABASE_URL": "postgres://x@/y", "REDIS_URL": "redis://127.0.0.1:1/0"}, dev, "both"},
 		{"bad Redis URL", map[string]string{"REDIS_URL": "http://x"}, dev, "REDIS_URL"},
 		{"unknown metrics", map[string]string{"METRICS": "statsd"}, dev, "METRICS"},
+		{"forward auth without a trusted proxy", nil, []string{"--dev", "--forward-auth"}, "--forward-auth needs --trusted-proxy"},
+		{"forward auth with an upstream", nil, append(dev, "--forward-auth", "--trusted-proxy", "127.0.0.1"), "--upstream and --forward-auth"},
+		{"forward auth, pass authorization", nil, []string{"--dev", "--forward-auth", "--trusted-proxy", "127.0.0.1", "--pass-authorization"}, "--pass-authorization"},
+		{"rd domain wildcard", nil, append(dev, "--rd-domain", "*.example.com"), "--rd-domain"},
+		{"rd domain, one label", nil, append(dev, "--rd-domain", ".com"), "--rd-domain"},
+		{"rd domain with a scheme", nil, append(dev, "--rd-domain", "https://example.com"), "--rd-domain"},
+		{"jwt flags without --inject-jwt", nil, append(dev, "--jwt-audience", "app", "--jwt-ttl", "30s"), "--jwt-audience and --jwt-ttl is set without --inject-jwt"},
+		{"jwt audience in forward auth", nil, []string{"--dev", "--forward-auth", "--trusted-proxy", "127.0.0.1", "--inject-jwt"}, "--jwt-audience is required"},
+		{"jwt ttl too long", nil, append(dev, "--inject-jwt", "--jwt-ttl", "11m"), "--jwt-ttl"},
+		{"jwt ttl too short", nil, append(dev, "--inject-jwt", "--jwt-ttl", "500ms"), "--jwt-ttl"},
+		{"jwt key file missing", nil, append(dev, "--inject-jwt", "--jwt-key-file", "/nonexistent/key.pem"), "--jwt-key-file"},
+		{"jwt key file not PEM", nil, append(dev, "--inject-jwt", "--jwt-key-file", "flags_test.go"), "--jwt-key-file"},
+		{"jwt key too small", nil, append(dev, "--inject-jwt", "--jwt-key-file", rsa1024Key(t)), "--jwt-key-file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
@@ -77,6 +97,31 @@ func TestConfigurationErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rsa1024Key writes a PKCS #8 RSA key too small for the JWT and returns
+// its file.
+func rsa1024Key(t *testing.T) string {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeKey(t, k)
+}
+
+// writeKey writes k as PEM (PKCS #8) and returns the file.
+func writeKey(t *testing.T, k crypto.Signer) string {
+	t.Helper()
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "key.pem")
+	if err := os.WriteFile(f, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
 
 func TestHelp(t *testing.T) {

@@ -23,12 +23,13 @@ const ownPrefix = "/oauth2/"
 //
 // then serves ownPrefix itself, sends public routes to the upstream as
 // they are, and everything else through guarded (the guard, the rules,
-// then the upstream).
+// then the upstream). With --forward-auth there is no upstream: paths
+// outside ownPrefix are 404.
 type handler struct {
 	own     http.Handler // the paths under ownPrefix
 	public  publicRoutes
-	proxy   http.Handler // the upstream
-	guarded http.Handler // m.Guard(authorizer.wrap(proxy))
+	proxy   http.Handler // the upstream; nil with --forward-auth
+	guarded http.Handler // m.Guard(authorizer.wrap(proxy)); nil with --forward-auth
 	inbound inbound
 	trusted trustedProxies
 }
@@ -61,6 +62,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(p, ownPrefix):
 		h.own.ServeHTTP(w, r)
+	case h.proxy == nil:
+		http.Error(w, "404 Not Found: with --forward-auth the proxy serves "+ownPrefix+" only", http.StatusNotFound)
 	case h.public.match(r.Method, p):
 		h.proxy.ServeHTTP(w, r)
 	default:

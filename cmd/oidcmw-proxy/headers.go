@@ -3,6 +3,8 @@ package main
 import (
 	"net/http"
 	"strings"
+
+	"github.com/oidcmw/oidcmw/cmd/oidcmw-proxy/internal/idjwt"
 )
 
 // The identity headers the proxy sets on requests to the upstream.
@@ -11,6 +13,7 @@ const (
 	headerEmail       = "X-Auth-Request-Email"        // email, only when email_verified is true
 	headerGroups      = "X-Auth-Request-Groups"       // the --groups-claim values, comma-joined
 	headerAccessToken = "X-Auth-Request-Access-Token" // with --pass-access-token only
+	headerJWT         = idjwt.Header                  // X-Auth-Request-Jwt, with --inject-jwt only
 )
 
 // normalName is a header name as a CGI-style server (WSGI, PHP, Rack)
@@ -28,10 +31,18 @@ var keptForwarded = map[string]bool{
 	"X-Forwarded-For": true, "X-Forwarded-Proto": true, "X-Forwarded-Host": true, "X-Real-Ip": true,
 }
 
+// keptOriginal are the headers in which a front end tells /oauth2/auth
+// the original request (see originalRequest), taken from a trusted proxy
+// with --forward-auth only, in their canonical spelling only.
+var keptOriginal = map[string]bool{
+	"X-Forwarded-Method": true, "X-Forwarded-Uri": true, "X-Original-Method": true, "X-Original-Uri": true,
+}
+
 // inbound filters the headers of every request before anything looks at
 // it.
 type inbound struct {
 	passAuthorization bool // --pass-authorization
+	forwardAuth       bool // --forward-auth: keep keptOriginal from trusted proxies
 }
 
 // dropped reports whether the header named k (any spelling) must not go
@@ -40,9 +51,12 @@ type inbound struct {
 //     the proxy sets some of them, and an upstream moved from oauth2-proxy
 //     may read the others (-Preferred-Username);
 //   - Authorization, unless --pass-authorization;
-//   - Forwarded, X-Real-IP and every X-Forwarded-* (X-Forwarded-User,
-//     -Email and -Uri included), unless the client is a trusted proxy and
-//     the header is one of keptForwarded, spelled canonically.
+//   - Forwarded, X-Real-IP, every X-Forwarded-* (X-Forwarded-User, -Email
+//     and -Uri included), every X-Original-* (X-Original-URI, -URL,
+//     -Method) and X-Rewrite-URL, unless the client is a trusted proxy and
+//     the header is one of keptForwarded, or with --forward-auth one of
+//     keptOriginal, spelled canonically. Some frameworks route on
+//     X-Original-URL or X-Rewrite-URL instead of the request's path.
 func (in inbound) dropped(k string, trustedClient bool) bool {
 	n := normalName(k)
 	switch {
@@ -50,8 +64,9 @@ func (in inbound) dropped(k string, trustedClient bool) bool {
 		return true
 	case n == "authorization":
 		return !in.passAuthorization
-	case n == "forwarded" || n == "x-real-ip" || strings.HasPrefix(n, "x-forwarded-"):
-		return !trustedClient || !keptForwarded[k]
+	case n == "forwarded" || n == "x-real-ip" || n == "x-rewrite-url" ||
+		strings.HasPrefix(n, "x-forwarded-") || strings.HasPrefix(n, "x-original-"):
+		return !trustedClient || !(keptForwarded[k] || in.forwardAuth && keptOriginal[k])
 	}
 	return false
 }
@@ -68,10 +83,11 @@ func (in inbound) clean(h http.Header, trustedClient bool) http.Header {
 }
 
 // ownCookie reports whether a cookie named name is the proxy's: the
-// session cookie (cookieName) or a login cookie (cookieName_login_...),
-// with or without the __Host- prefix they get over https.
+// session cookie (cookieName), a login cookie (cookieName_login_...) or
+// the rd cookie (cookieName_rd), with or without the __Host- or __Secure-
+// prefix they get over https.
 func ownCookie(name string) bool {
-	name = strings.TrimPrefix(name, "__Host-")
+	name = strings.TrimPrefix(strings.TrimPrefix(name, "__Host-"), "__Secure-")
 	return name == cookieName || strings.HasPrefix(name, cookieName+"_")
 }
 
@@ -100,7 +116,8 @@ func dropOwnCookies(h http.Header) {
 	h["Cookie"] = []string{strings.Join(kept, "; ")}
 }
 
-// setIdentity sets the identity headers of u on h.
+// setIdentity sets the identity headers of u on h: the request to the
+// upstream, or the answer of /oauth2/auth to the front end.
 func setIdentity(h http.Header, u *user, passAccessToken bool) {
 	h.Set(headerUser, u.subject)
 	if u.emailVerified && u.email != "" {
@@ -111,6 +128,9 @@ func setIdentity(h http.Header, u *user, passAccessToken bool) {
 	}
 	if passAccessToken && u.accessToken != "" {
 		h.Set(headerAccessToken, u.accessToken)
+	}
+	if u.token != "" {
+		h.Set(headerJWT, u.token)
 	}
 }
 

@@ -34,10 +34,42 @@ func TestInboundDropped(t *testing.T) {
 		{"Accept", false, false, false},
 		{"X-Auth-Requested", false, false, false},
 		{"Cookie", false, false, false},
+		{"X-Auth-Request-Jwt", false, true, true},
+		{"X_auth_request_jwt", false, false, true},
+		// Routing headers of some frameworks, and the original request of
+		// a front end (kept from a trusted proxy with --forward-auth only,
+		// below).
+		{"X-Original-Url", false, true, true},
+		{"X-Rewrite-Url", false, true, true},
+		{"X-Original-Uri", false, true, true},
+		{"X-Forwarded-Method", false, true, true},
 	} {
 		in := inbound{passAuthorization: tc.pass}
 		if got := in.dropped(tc.name, tc.trusted); got != tc.wantDrop {
 			t.Errorf("dropped(%q, pass %t, trusted %t) = %t, want %t", tc.name, tc.pass, tc.trusted, got, tc.wantDrop)
+		}
+	}
+	// With --forward-auth, the original request's headers are kept from
+	// a trusted proxy, in their canonical spelling.
+	for _, tc := range []struct {
+		name              string
+		trusted, wantDrop bool
+	}{
+		{"X-Original-Uri", true, false},
+		{"X-Original-Method", true, false},
+		{"X-Forwarded-Uri", true, false},
+		{"X-Forwarded-Method", true, false},
+		{"X-Forwarded-For", true, false},
+		{"X-Original-Uri", false, true},
+		{"X-Forwarded-Method", false, true},
+		{"X_original_uri", true, true},
+		{"X-Original-Url", true, true},
+		{"X-Forwarded-User", true, true},
+		{"X-Auth-Request-User", true, true},
+	} {
+		in := inbound{forwardAuth: true}
+		if got := in.dropped(tc.name, tc.trusted); got != tc.wantDrop {
+			t.Errorf("--forward-auth: dropped(%q, trusted %t) = %t, want %t", tc.name, tc.trusted, got, tc.wantDrop)
 		}
 	}
 }
@@ -48,6 +80,7 @@ func TestDropOwnCookies(t *testing.T) {
 		"app=1; oidcmw=s; oidcmw_login_ABCDEFGH=l":    "app=1",
 		"__Host-oidcmw=s;__Host-oidcmw_login_X=l;b=2": "b=2",
 		"oidcmwx=1; a=\"quoted\"":                     "oidcmwx=1; a=\"quoted\"",
+		"__Secure-oidcmw_rd=x; oidcmw_rd=y; c=3":      "c=3",
 		"a=1;;  b=2 ":                                 "a=1; b=2",
 	} {
 		h := http.Header{"Cookie": {in}}

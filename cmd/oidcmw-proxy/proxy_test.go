@@ -93,6 +93,8 @@ var spoofed = http.Header{
 	"X-Forwarded-Host":                  {"spoofed.example"},
 	"X-Forwarded-Proto":                 {"spoofed"},
 	"X-Forwarded-Uri":                   {"/public/spoofed"},
+	"X-Original-Url":                    {"/public/spoofed-original"},
+	"X-Rewrite-Url":                     {"/public/spoofed-rewrite"},
 	"X-Real-Ip":                         {"6.6.6.8"},
 	"Forwarded":                         {"for=6.6.6.9;host=spoofed.example"},
 	"Accept":                            {"application/json"},
@@ -309,7 +311,7 @@ func TestProxyHealthIgnoresHeaders(t *testing.T) {
 	if resp, body := fetch(t, c, http.MethodGet, p.url+"/oauth2/readyz", nil); resp.StatusCode != 200 || body != "ready\n" {
 		t.Errorf("/oauth2/readyz: %d %q", resp.StatusCode, body)
 	}
-	for _, path := range []string{"/oauth2/metrics", "/oauth2/nothing", "/oauth2/auth"} {
+	for _, path := range []string{"/oauth2/metrics", "/oauth2/nothing", "/oauth2/auth", "/oauth2/jwks"} {
 		if resp, _ := fetch(t, c, http.MethodGet, p.url+path, nil); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("%s: %d, want 404", path, resp.StatusCode)
 		}
@@ -522,6 +524,7 @@ func TestProxyRefusesToStart(t *testing.T) {
 			[]string{"--upstream", "http://127.0.0.1:1", "--dev"}, []string{"--dev", "OIDC_ISSUER"}},
 		{"no upstream", nil, []string{"--dev"}, []string{"--upstream"}},
 		{"unanchored regexp", nil, []string{"--dev", "--upstream", "http://127.0.0.1:1", "--public-route", "GET ^/api/.*/status"}, []string{"--public-route"}},
+		{"forward auth without a trusted proxy", nil, []string{"--dev", "--forward-auth"}, []string{"--forward-auth", "--trusted-proxy", "headers"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, out := runToExit(t, tc.env, tc.args...)

@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/oidcmw/oidcmw"
+	"github.com/oidcmw/oidcmw/cmd/oidcmw-proxy/internal/idjwt"
 )
 
 // rules are the --allowed-* flags. They are alternatives: a user passes
@@ -62,12 +64,14 @@ func asciiLower(s string) string {
 }
 
 // authorizer sits behind the guard: it reads the user from the identity,
-// applies the rules, and passes the user on to next in the context. A
-// signed-in user who fails the rules gets 403 with a page that offers to
-// sign out, not another login (which would loop).
+// applies the rules, signs the identity JWT (with --inject-jwt), and
+// passes the user on to next in the context. A signed-in user who fails
+// the rules gets 403 with a page that offers to sign out, not another
+// login (which would loop).
 type authorizer struct {
 	rules       rules
 	groupsClaim string
+	signer      *idjwt.Signer // --inject-jwt; nil without
 	logger      *slog.Logger
 }
 
@@ -79,19 +83,42 @@ func (a *authorizer) wrap(next http.Handler) http.Handler {
 			forbidden(w)
 			return
 		}
-		u, err := newUser(id, a.groupsClaim)
-		if err != nil {
-			a.logger.WarnContext(r.Context(), "access denied: unreadable claims", "sub", id.Subject, "err", err)
-			forbidden(w)
-			return
-		}
-		if !a.rules.allow(u) {
-			a.logger.InfoContext(r.Context(), "access denied by the rules", "sub", id.Subject, "path", r.URL.Path)
-			forbidden(w)
+		u, ok := a.authorize(w, r, id, r.URL.Path)
+		if !ok {
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(withUser(r.Context(), u)))
 	})
+}
+
+// authorize returns the user of id when the rules let them reach path,
+// with the identity JWT when there is a signer. Otherwise it answers 403
+// (refused, or unreadable claims) or 500 (the JWT could not be signed)
+// and returns false.
+func (a *authorizer) authorize(w http.ResponseWriter, r *http.Request, id *oidcmw.Identity, path string) (*user, bool) {
+	u, err := newUser(id, a.groupsClaim)
+	if err != nil {
+		a.logger.WarnContext(r.Context(), "access denied: unreadable claims", "sub", id.Subject, "err", err)
+		forbidden(w)
+		return nil, false
+	}
+	if !a.rules.allow(u) {
+		a.logger.InfoContext(r.Context(), "access denied by the rules", "sub", id.Subject, "path", path)
+		forbidden(w)
+		return nil, false
+	}
+	if a.signer != nil {
+		email := ""
+		if u.emailVerified {
+			email = u.email
+		}
+		if u.token, err = a.signer.Sign(u.subject, email, u.groups, time.Time{}); err != nil {
+			a.logger.ErrorContext(r.Context(), "signing the identity JWT failed", "sub", id.Subject, "err", err)
+			http.Error(w, "500 Internal Server Error", http.StatusInternalServerError)
+			return nil, false
+		}
+	}
+	return u, true
 }
 
 var forbiddenPage = template.Must(template.New("forbidden").Parse(`<!doctype html>

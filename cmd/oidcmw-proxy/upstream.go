@@ -13,7 +13,7 @@ import (
 // the path the upstream gets is exactly the path the rules saw.
 func parseUpstream(s string) (*url.URL, error) {
 	if s == "" {
-		return nil, fmt.Errorf("--upstream is required: the URL of the app to protect, e.g. http://127.0.0.1:8080")
+		return nil, fmt.Errorf("--upstream is required: the URL of the app to protect, e.g. http://127.0.0.1:8080 (or --forward-auth behind nginx, Traefik, Caddy or Envoy)")
 	}
 	u, err := url.Parse(s)
 	switch {

@@ -15,6 +15,7 @@ type user struct {
 	emailVerified bool     // email_verified is the JSON value true (not "true")
 	groups        []string // the groups claim: a string, or the strings of an array
 	accessToken   string
+	token         string // the identity JWT, with --inject-jwt
 }
 
 // newUser reads u from id's claims; groupsClaim names the groups claim.
