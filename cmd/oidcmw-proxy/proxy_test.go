@@ -100,8 +100,28 @@ var spoofed = http.Header{
 	"Accept":                            {"application/json"},
 }
 
+// injected are the names of every header the proxy sets for the upstream.
+var injected = []string{"X-Auth-Request-User", "X-Auth-Request-Email", "X-Auth-Request-Groups",
+	"X-Auth-Request-Access-Token", "X-Auth-Request-Jwt"}
+
+// spellings is each injected name in lower, upper and mixed case, with
+// "-" and with "_", each with a value of its own that holds "spoof".
+func spellings() http.Header {
+	h := http.Header{}
+	for _, name := range injected {
+		for _, cased := range []string{strings.ToLower(name), strings.ToUpper(name), name} {
+			for _, sep := range []string{"-", "_"} {
+				k := strings.ReplaceAll(cased, "-", sep)
+				h[k] = append(h[k], "spoof-"+k)
+			}
+		}
+	}
+	return h
+}
+
 // TestProxyDropsSpoofedHeaders: identity, Authorization and forwarded
-// headers from the client never reach the upstream, in any spelling, on a
+// headers from the client never reach the upstream, in any spelling (each
+// injected header in lower, upper and mixed case, with "-" and "_"), on a
 // signed-in request as on a public route; X-Forwarded-* are the proxy's.
 func TestProxyDropsSpoofedHeaders(t *testing.T) {
 	op := oidctest.NewServer(oidctest.Config{})
@@ -125,6 +145,9 @@ func TestProxyDropsSpoofedHeaders(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			hdr := spoofed.Clone()
+			for k, vs := range spellings() {
+				hdr[k] = append(hdr[k], vs...)
+			}
 			for k, vs := range tc.extra {
 				hdr[k] = vs
 			}
