@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"time"
 )
 
 // Sentinel errors. Every error the middleware hands to
@@ -238,3 +239,11 @@ func StatusCode(err error) int {
 	}
 	return http.StatusInternalServerError
 }
+
+// circuitOpen is the error of a call an open circuit refused.
+type circuitOpen struct {
+	dep        string
+	retryAfter time.Duration
+}
+
+func (e *circuitOpen) Error() string { return "oidcmw: circuit open: " + e.dep + " is failing" }

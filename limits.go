@@ -59,3 +59,60 @@ func (l Limits) normalize() (Limits, error) {
 	}
 	return l, nil
 }
+
+// CircuitBreaker configures the circuit breakers the middleware puts in
+// front of the Store and of the provider's endpoints (one each per
+// Middleware). While a dependency is down, a closed circuit would let
+// every request wait for its timeouts; after Failures consecutive
+// failures within Window the circuit opens, and calls fail at once (503
+// with Retry-After: [ErrStoreUnavailable] or [ErrProviderUnavailable]) for
+// CoolDown. Then one call is let through as a probe: its success closes
+// the circuit, its failure opens it again. The zero value of each field
+// means its default.
+//
+// What counts as a failure: a Store error; a transport error or a 5xx
+// answer from the provider. A request the client cancelled counts as
+// neither.
+type CircuitBreaker struct {
+	// Failures is how many consecutive failures open the circuit.
+	// Default 5.
+	Failures int
+	// Window is how long failures count: a closed circuit forgets them
+	// every Window. Default 10 s.
+	Window time.Duration
+	// CoolDown is how long an open circuit refuses calls before its probe.
+	// Default 5 s.
+	CoolDown time.Duration
+	// LogInterval: while a dependency fails, the Logger gets one warning
+	// when it starts, then at most one summary (failed and refused
+	// calls) per LogInterval, and one record when it recovers (a probe
+	// closed its circuit, or, for an outage too short to open it, a success
+	// came after CoolDown or 1 s, whichever is shorter, without a
+	// failure); requests failed by the outage are not logged one by one.
+	// Default 1 min.
+	LogInterval time.Duration
+	// Disabled lets every call through (for a Store client with a breaker
+	// of its own); the outage logging stays.
+	Disabled bool
+}
+
+var defaultCircuitBreaker = CircuitBreaker{Failures: 5, Window: 10 * time.Second,
+	CoolDown: 5 * time.Second, LogInterval: time.Minute}
+
+func (c CircuitBreaker) withDefaults() CircuitBreaker {
+	d := defaultCircuitBreaker
+	if c.Failures > 0 {
+		d.Failures = c.Failures
+	}
+	if c.Window > 0 {
+		d.Window = c.Window
+	}
+	if c.CoolDown > 0 {
+		d.CoolDown = c.CoolDown
+	}
+	if c.LogInterval > 0 {
+		d.LogInterval = c.LogInterval
+	}
+	d.Disabled = c.Disabled
+	return d
+}
