@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/oidcmw/oidcmw"
+	"github.com/oidcmw/oidcmw/internal/appenv"
 	"github.com/oidcmw/oidcmw/oidctest"
 )
 
@@ -46,18 +47,18 @@ func newApp(ctx context.Context, getenv func(string) string, addr string, logger
 		return nil, err
 	}
 	opts.Logger = logger
-	st, err := openStore(ctx, getenv, logger)
+	st, err := appenv.OpenStore(ctx, getenv, logger)
 	if err != nil {
 		return nil, err
 	}
-	closers = append(closers, st.close)
-	opts.Store = st.store
-	obs, metrics, closeMetrics, err := newMetrics(getenv("METRICS"))
+	closers = append(closers, st.Close)
+	opts.Store = st.Store
+	obs, metrics, closeMetrics, err := appenv.NewMetrics(getenv("METRICS"))
 	if err != nil {
 		return nil, err
 	}
 	closers = append(closers, closeMetrics)
-	circ := &circuits{next: obs}
+	circ := &appenv.Circuits{Next: obs}
 	opts.Observer = circ
 	if opts.Issuer == "" {
 		op := oidctest.NewServer(oidctest.Config{})
@@ -67,7 +68,7 @@ func newApp(ctx context.Context, getenv func(string) string, addr string, logger
 	}
 	m, err := oidcmw.New(opts)
 	if err != nil {
-		return nil, envError(err)
+		return nil, appenv.EnvError(err)
 	}
 	// A wrong issuer stops the start; an outage does not.
 	dctx, cancel := context.WithTimeout(ctx, startupDiscovery)
@@ -79,14 +80,14 @@ func newApp(ctx context.Context, getenv func(string) string, addr string, logger
 		// The middleware has logged the outage (one warning).
 		logger.Info("provider not ready at start: starting anyway, logins fail until it answers", "err", err)
 	}
-	a.handler = routes(m, &readiness{provider: m.Discover, store: st.ping, circuits: circ}, metrics)
+	a.handler = routes(m, &appenv.Readiness{Provider: m.Discover, Store: st.Ping, Circuits: circ}, metrics)
 	return a, nil
 }
 
 // routes mounts the app.
-func routes(m *oidcmw.Middleware, ready *readiness, metrics http.Handler) http.Handler {
+func routes(m *oidcmw.Middleware, ready *appenv.Readiness, metrics http.Handler) http.Handler {
 	r := chi.NewRouter()
-	r.Get("/healthz", healthz)
+	r.Get("/healthz", appenv.Healthz)
 	r.Get("/readyz", ready.ServeHTTP)
 	if metrics != nil {
 		r.Handle("/metrics", metrics)

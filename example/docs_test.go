@@ -596,16 +596,24 @@ var envVarForm = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
 // TestExampleEnvironmentTable checks that the README's table of the
 // example's environment (the first table under "## The example app")
 // names exactly the variables the program reads. Those are the string
-// literals of the form envVarForm, in this module's non-test files, that are
+// literals of the form envVarForm, in this module's non-test files and
+// internal/appenv's, that are
 // arguments of a call of a function whose name contains "env" (os.Getenv,
-// getenv, env, boolEnv), or that are in the table a range loop walks when
+// getenv, appenv.Getenv, appenv.BoolEnv), or that are in the table a range loop walks when
 // its body makes such a call (config.go reads its switches so).
 func TestExampleEnvironmentTable(t *testing.T) {
 	read := map[string]bool{}
+	// The example reads its own variables and, through internal/appenv,
+	// those it shares with cmd/oidcmw-proxy.
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
+	shared, err := filepath.Glob(filepath.Join(repoRoot, "internal", "appenv", "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, shared...)
 	fset := token.NewFileSet()
 	for _, name := range files {
 		if strings.HasSuffix(name, "_test.go") {

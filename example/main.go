@@ -49,6 +49,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/oidcmw/oidcmw/internal/appenv"
 )
 
 func main() {
@@ -69,7 +71,7 @@ const shutdownTimeout = 20 * time.Second
 func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, listening func(addr string)) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	addr := env(getenv, "ADDR", "127.0.0.1:8080")
+	addr := appenv.Getenv(getenv, "ADDR", "127.0.0.1:8080")
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("ADDR: %w", err)

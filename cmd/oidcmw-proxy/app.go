@@ -11,6 +11,7 @@ import (
 
 	"github.com/oidcmw/oidcmw"
 	"github.com/oidcmw/oidcmw/cmd/oidcmw-proxy/internal/rd"
+	"github.com/oidcmw/oidcmw/internal/appenv"
 	"github.com/oidcmw/oidcmw/oidctest"
 )
 
@@ -44,18 +45,18 @@ func newApp(ctx context.Context, cfg *config, getenv func(string) string, addr s
 		return nil, err
 	}
 	opts.Logger = logger
-	st, err := openStore(ctx, getenv, logger)
+	st, err := appenv.OpenStore(ctx, getenv, logger)
 	if err != nil {
 		return nil, err
 	}
-	closers = append(closers, st.close)
-	opts.Store = st.store
-	obs, metrics, closeMetrics, err := newMetrics(getenv("METRICS"))
+	closers = append(closers, st.Close)
+	opts.Store = st.Store
+	obs, metrics, closeMetrics, err := appenv.NewMetrics(getenv("METRICS"))
 	if err != nil {
 		return nil, err
 	}
 	closers = append(closers, closeMetrics)
-	circ := &circuits{next: obs}
+	circ := &appenv.Circuits{Next: obs}
 	opts.Observer = circ
 	if cfg.dev {
 		// parseFlags has checked that OIDC_ISSUER is unset.
@@ -67,7 +68,7 @@ func newApp(ctx context.Context, cfg *config, getenv func(string) string, addr s
 	}
 	m, err := oidcmw.New(opts)
 	if err != nil {
-		return nil, envError(err)
+		return nil, appenv.EnvError(err)
 	}
 	// A wrong issuer stops the start; an outage does not.
 	dctx, cancel := context.WithTimeout(ctx, startupDiscovery)
@@ -101,7 +102,7 @@ func newApp(ctx context.Context, cfg *config, getenv func(string) string, addr s
 		trusted: cfg.trusted,
 	}
 	e := endpoints{
-		ready:   &readiness{provider: m.Discover, store: st.ping, circuits: circ},
+		ready:   &appenv.Readiness{Provider: m.Discover, Store: st.Ping, Circuits: circ},
 		metrics: metrics,
 		start: &starter{login: m.Login, logger: logger, cookie: newRDCookie(opts.SecretKeys[0], https),
 			policy: rd.Policy{Domains: cfg.rdDomains, InsecureAllowHTTP: !https}},
@@ -121,7 +122,7 @@ func newApp(ctx context.Context, cfg *config, getenv func(string) string, addr s
 
 // endpoints are the proxy's own handlers besides oidcmw's.
 type endpoints struct {
-	ready   *readiness
+	ready   *appenv.Readiness
 	metrics http.Handler // nil without METRICS
 	start   *starter
 	jwks    http.Handler // nil without --inject-jwt
@@ -146,7 +147,7 @@ type endpoints struct {
 // backchannel_logout_uri.
 func ownRoutes(m *oidcmw.Middleware, e endpoints) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /oauth2/healthz", healthz)
+	mux.HandleFunc("GET /oauth2/healthz", appenv.Healthz)
 	mux.Handle("GET /oauth2/readyz", e.ready)
 	if e.metrics != nil {
 		mux.Handle("GET /oauth2/metrics", e.metrics)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/oidcmw/oidcmw/cmd/oidcmw-proxy/internal/idjwt"
 	"github.com/oidcmw/oidcmw/cmd/oidcmw-proxy/internal/rd"
+	"github.com/oidcmw/oidcmw/internal/appenv"
 )
 
 // config is the proxy's own configuration, from its flags (the OpenID
@@ -57,7 +58,7 @@ type flagValues struct {
 func newFlagSet(v *flagValues, getenv func(string) string) *flag.FlagSet {
 	fs := flag.NewFlagSet("oidcmw-proxy", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&v.addr, "addr", env(getenv, "ADDR", defaultAddr), "listen `host:port`; ADDR sets the default")
+	fs.StringVar(&v.addr, "addr", appenv.Getenv(getenv, "ADDR", defaultAddr), "listen `host:port`; ADDR sets the default")
 	fs.StringVar(&v.upstream, "upstream", "", "the `URL` of the app to protect: http(s)://host:port (required, unless --forward-auth)")
 	fs.BoolVar(&v.forwardAuth, "forward-auth", false, "instead of proxying, answer a front end's auth requests at /oauth2/auth (nginx auth_request, Traefik, Caddy, Envoy); needs --trusted-proxy, not with --upstream")
 	fs.BoolVar(&v.dev, "dev", false, "without OIDC_ISSUER: start the embedded development provider, which signs everyone in as a test user")

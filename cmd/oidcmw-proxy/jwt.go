@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/oidcmw/oidcmw/cmd/oidcmw-proxy/internal/idjwt"
+	"github.com/oidcmw/oidcmw/internal/appenv"
 )
 
 // newSigner makes the signer of --inject-jwt. The issuer is the proxy's
@@ -18,7 +19,7 @@ func newSigner(j *jwtConfig, issuer string) (*idjwt.Signer, error) {
 	name := "--inject-jwt"
 	if j.keyFile != "" {
 		name = "--jwt-key-file"
-		k, err := readPrivateKey(j.keyFile)
+		k, err := appenv.ReadPrivateKey(j.keyFile)
 		if err != nil {
 			return nil, fmt.Errorf("--jwt-key-file: %w", err)
 		}

@@ -1,4 +1,4 @@
-package main
+package appenv
 
 import (
 	"context"
@@ -16,38 +16,39 @@ import (
 	"github.com/oidcmw/oidcmw/adapters/redisstore"
 )
 
-// store is the session store the environment chose, how /readyz pings it,
-// and what closes it. A nil store is oidcmw's in-memory default.
-type store struct {
-	store oidcmw.Store
-	ping  func(context.Context) error
-	close func()
+// Store is the session store the environment chose, how a readiness check
+// pings it, and what closes it. A nil Store is oidcmw's in-memory default,
+// with a nil Ping.
+type Store struct {
+	Store oidcmw.Store
+	Ping  func(context.Context) error
+	Close func()
 }
 
 // storeTimeout bounds a store's dial, reads and writes: with the store
 // down, a guarded request answers 503 within it.
 const storeTimeout = 2 * time.Second
 
-// openStore opens REDIS_URL or DATABASE_URL. A URL that does not parse is
+// OpenStore opens REDIS_URL or DATABASE_URL. A URL that does not parse is
 // a configuration error; a store that does not answer is logged once and
 // left to /readyz.
-func openStore(ctx context.Context, getenv func(string) string, logger *slog.Logger) (store, error) {
+func OpenStore(ctx context.Context, getenv func(string) string, logger *slog.Logger) (Store, error) {
 	redisURL, dbURL := getenv("REDIS_URL"), getenv("DATABASE_URL")
 	switch {
 	case redisURL != "" && dbURL != "":
-		return store{}, errors.New("REDIS_URL and DATABASE_URL are both set: choose one store")
+		return Store{}, errors.New("REDIS_URL and DATABASE_URL are both set: choose one store")
 	case redisURL != "":
 		return redisStore(ctx, redisURL, logger)
 	case dbURL != "":
 		return postgresStore(ctx, dbURL, logger)
 	}
-	return store{close: func() {}}, nil
+	return Store{Close: func() {}}, nil
 }
 
-func redisStore(ctx context.Context, u string, logger *slog.Logger) (store, error) {
+func redisStore(ctx context.Context, u string, logger *slog.Logger) (Store, error) {
 	ro, err := redis.ParseURL(u)
 	if err != nil {
-		return store{}, fmt.Errorf("REDIS_URL: %w", err)
+		return Store{}, fmt.Errorf("REDIS_URL: %w", err)
 	}
 	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout = storeTimeout, storeTimeout, storeTimeout
 	redis.SetLogger(redisLogger{logger})
@@ -58,7 +59,7 @@ func redisStore(ctx context.Context, u string, logger *slog.Logger) (store, erro
 	if err := ping(pctx); err != nil {
 		logger.Warn("Redis not ready at start: starting anyway, sessions fail with 503 until it answers", "err", err)
 	}
-	return store{store: redisstore.New(rc), ping: ping, close: func() { rc.Close() }}, nil
+	return Store{Store: redisstore.New(rc), Ping: ping, Close: func() { rc.Close() }}, nil
 }
 
 // redisLogger sends go-redis's log lines to the app's logger.
@@ -71,20 +72,20 @@ func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
 // postgresStore opens PostgreSQL and creates the store's tables, at start
 // or, when the database is down then, at the first readiness check that
 // reaches it.
-func postgresStore(ctx context.Context, u string, logger *slog.Logger) (store, error) {
+func postgresStore(ctx context.Context, u string, logger *slog.Logger) (Store, error) {
 	cfg, err := pgxpool.ParseConfig(u)
 	if err != nil {
-		return store{}, fmt.Errorf("DATABASE_URL: %w", err)
+		return Store{}, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	cfg.ConnConfig.ConnectTimeout = storeTimeout
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return store{}, fmt.Errorf("DATABASE_URL: %w", err)
+		return Store{}, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	st, err := pgxstore.New(pool, pgxstore.Options{})
 	if err != nil {
 		pool.Close()
-		return store{}, fmt.Errorf("DATABASE_URL: %w", err)
+		return Store{}, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	var migrated atomic.Bool
 	ping := func(ctx context.Context) error {
@@ -101,5 +102,5 @@ func postgresStore(ctx context.Context, u string, logger *slog.Logger) (store, e
 	if err := ping(pctx); err != nil {
 		logger.Warn("PostgreSQL not ready at start: starting anyway, sessions fail with 503 until it answers", "err", err)
 	}
-	return store{store: st, ping: ping, close: func() { st.Close(); pool.Close() }}, nil
+	return Store{Store: st, Ping: ping, Close: func() { st.Close(); pool.Close() }}, nil
 }

@@ -1,4 +1,4 @@
-package main
+package appenv
 
 import (
 	"context"
@@ -14,18 +14,18 @@ import (
 )
 
 func TestMetricsOff(t *testing.T) {
-	obs, h, closeMetrics, err := newMetrics("")
+	obs, h, closeMetrics, err := NewMetrics("")
 	if obs != nil || h != nil || closeMetrics == nil || err != nil {
-		t.Fatalf(`newMetrics(""): %v, %v, close set %t, %v`, obs, h, closeMetrics != nil, err)
+		t.Fatalf(`NewMetrics(""): %v, %v, close set %t, %v`, obs, h, closeMetrics != nil, err)
 	}
 	closeMetrics()
 }
 
 func TestMetricsUnknownKind(t *testing.T) {
-	_, _, closeMetrics, err := newMetrics("statsd")
+	_, _, closeMetrics, err := NewMetrics("statsd")
 	if err == nil || !strings.Contains(err.Error(), "METRICS") || !strings.Contains(err.Error(), `"statsd"`) ||
 		!strings.Contains(err.Error(), "prometheus") {
-		t.Fatalf("newMetrics(statsd): %v", err)
+		t.Fatalf("NewMetrics(statsd): %v", err)
 	}
 	closeMetrics()
 }
@@ -33,7 +33,7 @@ func TestMetricsUnknownKind(t *testing.T) {
 // TestMetricsPrometheus: events told to the observer show up at the
 // handler as Prometheus series, with their labels.
 func TestMetricsPrometheus(t *testing.T) {
-	obs, h, closeMetrics, err := newMetrics("prometheus")
+	obs, h, closeMetrics, err := NewMetrics("prometheus")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package appenv
 
 import (
 	"context"
@@ -12,36 +12,35 @@ import (
 	"github.com/oidcmw/oidcmw"
 )
 
-// healthz answers /oauth2/healthz: the process is alive. It looks at
-// nothing of the request (no User-Agent or other header decides it).
-func healthz(w http.ResponseWriter, _ *http.Request) {
+// Healthz answers a liveness check: the process is alive. It looks at
+// nothing of the request.
+func Healthz(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write([]byte("ok\n"))
 }
 
-// readiness answers /oauth2/readyz, as example/health.go does: 200 when
-// the provider (discovery and keys) and the store answer, else 503 with
-// one line per dependency that does not. It checks at each request; the
-// provider's answer is cached once it has succeeded. It also lists the
-// middleware's circuits that are not closed ("store: circuit open"), which
-// do not make it 503 by themselves: a circuit closes only when a request
-// probes it, and a load balancer sends none to an instance that is not
-// ready. The upstream is not checked: it is the upstream's own business.
-type readiness struct {
-	provider func(context.Context) error
-	store    func(context.Context) error // nil: in memory
-	circuits *circuits
+// Readiness answers a readiness check: 200 when the provider (discovery and keys)
+// and the store answer, else 503 with one line per dependency that does
+// not. It checks at each request; the provider's answer is cached once it
+// has succeeded. It also lists the middleware's circuits that are not
+// closed ("store: circuit open"), which do not make it 503 by themselves:
+// a circuit closes only when a request probes it, and a load balancer
+// sends none to an instance that is not ready.
+type Readiness struct {
+	Provider func(context.Context) error // Middleware.Discover
+	Store    func(context.Context) error // Store.Ping; nil: in memory
+	Circuits *Circuits
 }
 
-// circuits keeps the state of the middleware's circuit breakers from its
-// events, and passes every event on to next.
-type circuits struct {
-	next  oidcmw.Observer
+// Circuits keeps the state of the middleware's circuit breakers from its
+// events, and passes every event on to Next. Set it as Options.Observer.
+type Circuits struct {
+	Next  oidcmw.Observer
 	mu    sync.Mutex
 	state map[string]string // dependency -> state, while not closed
 }
 
-func (c *circuits) Observe(ctx context.Context, e oidcmw.Event) {
+func (c *Circuits) Observe(ctx context.Context, e oidcmw.Event) {
 	if e.Kind == oidcmw.EventCircuit {
 		c.mu.Lock()
 		if c.state == nil {
@@ -54,14 +53,14 @@ func (c *circuits) Observe(ctx context.Context, e oidcmw.Event) {
 		}
 		c.mu.Unlock()
 	}
-	if c.next != nil {
-		c.next.Observe(ctx, e)
+	if c.Next != nil {
+		c.Next.Observe(ctx, e)
 	}
 }
 
 // notClosed lists the circuits that are not closed, as "dependency:
 // circuit state" lines.
-func (c *circuits) notClosed() []string {
+func (c *Circuits) notClosed() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var lines []string
@@ -75,18 +74,18 @@ func (c *circuits) notClosed() []string {
 // readyCheck bounds one readiness check.
 const readyCheck = 2 * time.Second
 
-func (rd *readiness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (rd *Readiness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readyCheck)
 	defer cancel()
 	var problems []string
-	switch err := rd.provider(ctx); {
+	switch err := rd.Provider(ctx); {
 	case errors.Is(err, oidcmw.ErrProviderMisconfigured):
 		problems = append(problems, "provider: misconfigured")
 	case err != nil:
 		problems = append(problems, "provider: unavailable")
 	}
-	if rd.store != nil {
-		if err := rd.store(ctx); err != nil {
+	if rd.Store != nil {
+		if err := rd.Store(ctx); err != nil {
 			problems = append(problems, "store: unavailable")
 		}
 	}
@@ -97,7 +96,7 @@ func (rd *readiness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		body = "not ready\n" + strings.Join(problems, "\n") + "\n"
 	}
-	for _, line := range rd.circuits.notClosed() {
+	for _, line := range rd.Circuits.notClosed() {
 		body += line + "\n"
 	}
 	w.Write([]byte(body))

@@ -1,4 +1,4 @@
-package main
+package appenv
 
 import (
 	"context"
@@ -14,8 +14,7 @@ import (
 	"github.com/oidcmw/oidcmw/adapters/otelobserver"
 )
 
-// newMetrics returns the observer and the /oauth2/metrics handler for
-// METRICS=kind (as example/metrics.go does):
+// NewMetrics returns the Observer and the metrics handler for METRICS=kind:
 //
 //   - "": no metrics; nil observer and handler, a close that does nothing.
 //   - "prometheus": adapters/otelobserver on an OpenTelemetry MeterProvider
@@ -25,7 +24,7 @@ import (
 //
 // Anything else is a configuration error naming METRICS and the accepted
 // values. close is never nil, so that it can be deferred at once.
-func newMetrics(kind string) (obs oidcmw.Observer, handler http.Handler, close func(), err error) {
+func NewMetrics(kind string) (obs oidcmw.Observer, handler http.Handler, close func(), err error) {
 	nop := func() {}
 	switch kind {
 	case "":
