@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -14,7 +12,6 @@ import (
 
 	"github.com/oidcmw/oidcmw"
 	"github.com/oidcmw/oidcmw/internal/appenv"
-	"github.com/oidcmw/oidcmw/oidctest"
 )
 
 // app is the example's handler and what it started.
@@ -23,65 +20,20 @@ type app struct {
 	close   func()
 }
 
-// startupDiscovery bounds the provider check at start.
-const startupDiscovery = 5 * time.Second
-
 // newApp builds the app from the environment. It returns configuration
 // errors only: an unreachable provider or store is logged once and
-// reported by /readyz.
-func newApp(ctx context.Context, getenv func(string) string, addr string, logger *slog.Logger) (_ *app, err error) {
-	a := &app{}
-	var closers []func()
-	a.close = func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
-		}
-	}
-	defer func() {
-		if err != nil {
-			a.close()
-		}
-	}()
+// reported by /readyz. Without OIDC_ISSUER it runs the development
+// provider.
+func newApp(ctx context.Context, getenv func(string) string, addr string, logger *slog.Logger) (*app, error) {
 	opts, err := options(getenv, addr)
 	if err != nil {
 		return nil, err
 	}
-	opts.Logger = logger
-	st, err := appenv.OpenStore(ctx, getenv, logger)
+	svc, err := appenv.NewService(ctx, opts, getenv, logger, opts.Issuer == "")
 	if err != nil {
 		return nil, err
 	}
-	closers = append(closers, st.Close)
-	opts.Store = st.Store
-	obs, metrics, closeMetrics, err := appenv.NewMetrics(getenv("METRICS"))
-	if err != nil {
-		return nil, err
-	}
-	closers = append(closers, closeMetrics)
-	circ := &appenv.Circuits{Next: obs}
-	opts.Observer = circ
-	if opts.Issuer == "" {
-		op := oidctest.NewServer(oidctest.Config{})
-		closers = append(closers, op.Close)
-		opts.Issuer, opts.ClientID, opts.ClientSecret = op.URL, oidctest.DefaultClientID, oidctest.DefaultClientSecret
-		logger.Info("development provider: signs in the test user at once", "url", op.URL, "user", oidctest.DefaultUser().Subject)
-	}
-	m, err := oidcmw.New(opts)
-	if err != nil {
-		return nil, appenv.EnvError(err)
-	}
-	// A wrong issuer stops the start; an outage does not.
-	dctx, cancel := context.WithTimeout(ctx, startupDiscovery)
-	defer cancel()
-	switch err := m.Discover(dctx); {
-	case errors.Is(err, oidcmw.ErrProviderMisconfigured):
-		return nil, fmt.Errorf("OIDC_ISSUER %s: %w", opts.Issuer, err)
-	case err != nil:
-		// The middleware has logged the outage (one warning).
-		logger.Info("provider not ready at start: starting anyway, logins fail until it answers", "err", err)
-	}
-	a.handler = routes(m, &appenv.Readiness{Provider: m.Discover, Store: st.Ping, Circuits: circ}, metrics)
-	return a, nil
+	return &app{handler: routes(svc.M, svc.Ready, svc.Metrics), close: svc.Close}, nil
 }
 
 // routes mounts the app.

@@ -40,15 +40,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/oidcmw/oidcmw/internal/appenv"
 )
@@ -60,9 +57,6 @@ func main() {
 		os.Exit(1)
 	}
 }
-
-// shutdownTimeout bounds the drain of in-flight requests at SIGTERM.
-const shutdownTimeout = 20 * time.Second
 
 // run builds the app from getenv, listens on ADDR and serves until ctx is
 // done or the process gets SIGTERM or SIGINT; then it drains the requests
@@ -86,23 +80,5 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, l
 	if listening != nil {
 		listening(ln.Addr().String())
 	}
-	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down: draining requests in flight")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		logger.Warn("shutdown did not drain every request", "err", err)
-	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return appenv.Serve(ctx, ln, a.handler, logger)
 }

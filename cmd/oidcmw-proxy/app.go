@@ -2,17 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/oidcmw/oidcmw"
 	"github.com/oidcmw/oidcmw/cmd/oidcmw-proxy/internal/rd"
 	"github.com/oidcmw/oidcmw/internal/appenv"
-	"github.com/oidcmw/oidcmw/oidctest"
 )
 
 // app is the proxy's handler and what it started.
@@ -21,65 +18,27 @@ type app struct {
 	close   func()
 }
 
-// startupDiscovery bounds the provider check at start.
-const startupDiscovery = 5 * time.Second
-
-// newApp builds the proxy from cfg and the environment, as the example's
-// newApp does. It returns configuration errors only: an unreachable
-// provider or store is logged once and reported by /oauth2/readyz.
+// newApp builds the proxy from cfg and the environment (appenv.NewService,
+// as the example does). It returns configuration errors only: an
+// unreachable provider or store is logged once and reported by
+// /oauth2/readyz.
 func newApp(ctx context.Context, cfg *config, getenv func(string) string, addr string, logger *slog.Logger) (_ *app, err error) {
-	a := &app{}
-	var closers []func()
-	a.close = func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
-		}
-	}
-	defer func() {
-		if err != nil {
-			a.close()
-		}
-	}()
 	opts, err := options(getenv, addr)
 	if err != nil {
 		return nil, err
 	}
-	opts.Logger = logger
-	st, err := appenv.OpenStore(ctx, getenv, logger)
+	// With --dev, parseFlags has checked that OIDC_ISSUER is unset.
+	svc, err := appenv.NewService(ctx, opts, getenv, logger, cfg.dev)
 	if err != nil {
 		return nil, err
 	}
-	closers = append(closers, st.Close)
-	opts.Store = st.Store
-	obs, metrics, closeMetrics, err := appenv.NewMetrics(getenv("METRICS"))
-	if err != nil {
-		return nil, err
-	}
-	closers = append(closers, closeMetrics)
-	circ := &appenv.Circuits{Next: obs}
-	opts.Observer = circ
-	if cfg.dev {
-		// parseFlags has checked that OIDC_ISSUER is unset.
-		op := oidctest.NewServer(oidctest.Config{})
-		closers = append(closers, op.Close)
-		opts.Issuer, opts.ClientID, opts.ClientSecret = op.URL, oidctest.DefaultClientID, oidctest.DefaultClientSecret
-		logger.Warn("--dev: development provider: everyone is signed in as the test user at once",
-			"url", op.URL, "user", oidctest.DefaultUser().Subject)
-	}
-	m, err := oidcmw.New(opts)
-	if err != nil {
-		return nil, appenv.EnvError(err)
-	}
-	// A wrong issuer stops the start; an outage does not.
-	dctx, cancel := context.WithTimeout(ctx, startupDiscovery)
-	defer cancel()
-	switch err := m.Discover(dctx); {
-	case errors.Is(err, oidcmw.ErrProviderMisconfigured):
-		return nil, fmt.Errorf("OIDC_ISSUER %s: %w", opts.Issuer, err)
-	case err != nil:
-		// The middleware has logged the outage (one warning).
-		logger.Info("provider not ready at start: starting anyway, logins fail until it answers", "err", err)
-	}
+	defer func() {
+		if err != nil {
+			svc.Close()
+		}
+	}()
+	m, opts := svc.M, svc.Options
+	a := &app{close: svc.Close}
 	// The proxy's external origin, and whether it is https, come from
 	// OIDC_REDIRECT_URL (oidcmw.New has checked it), never from a request.
 	redirect, err := url.Parse(opts.RedirectURL)
@@ -102,8 +61,8 @@ func newApp(ctx context.Context, cfg *config, getenv func(string) string, addr s
 		trusted: cfg.trusted,
 	}
 	e := endpoints{
-		ready:   &appenv.Readiness{Provider: m.Discover, Store: st.Ping, Circuits: circ},
-		metrics: metrics,
+		ready:   svc.Ready,
+		metrics: svc.Metrics,
 		start: &starter{login: m.Login, logger: logger, cookie: newRDCookie(opts.SecretKeys[0], https),
 			policy: rd.Policy{Domains: cfg.rdDomains, InsecureAllowHTTP: !https}},
 		jwks: jwks,

@@ -91,11 +91,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
+
+	"github.com/oidcmw/oidcmw/internal/appenv"
 )
 
 func main() {
@@ -120,9 +120,6 @@ func usage(w *os.File) {
 	fmt.Fprintln(w, "The OpenID Connect client is configured by environment variables (OIDC_ISSUER, ...): see README.md.")
 	fs.PrintDefaults()
 }
-
-// shutdownTimeout bounds the drain of in-flight requests at SIGTERM.
-const shutdownTimeout = 20 * time.Second
 
 // run parses args (the flags, without the program name), builds the proxy
 // from them and getenv, listens and serves until ctx is done or the
@@ -155,23 +152,5 @@ func run(ctx context.Context, args []string, getenv func(string) string, logger 
 	if listening != nil {
 		listening(ln.Addr().String())
 	}
-	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down: draining requests in flight")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		logger.Warn("shutdown did not drain every request", "err", err)
-	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return appenv.Serve(ctx, ln, a.handler, logger)
 }
