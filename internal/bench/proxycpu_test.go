@@ -30,7 +30,7 @@ import (
 //     request of a signed-in browser;
 //   - impl=oidcmw-proxy-auth: cmd/oidcmw-proxy --forward-auth, one
 //     /oauth2/auth check of a signed-in browser, as nginx auth_request
-//     makes it (skipped while the binary has no --forward-auth).
+//     makes it.
 //
 // The upstream (an app answering "ok") and the client run in the
 // benchmark process, so only the proxy's own work is counted. The goal of
@@ -51,9 +51,6 @@ func BenchmarkProxyCPU(b *testing.B) {
 			case "oidcmw-proxy":
 				p = startChild(b, exec.Command(bin, "--dev", "--addr", "127.0.0.1:0", "--upstream", upstream.URL))
 			case "oidcmw-proxy-auth":
-				if out, _ := exec.Command(bin, "--help").CombinedOutput(); !strings.Contains(string(out), "forward-auth") {
-					b.Skip("this oidcmw-proxy has no --forward-auth")
-				}
 				p = startChild(b, exec.Command(bin, "--dev", "--addr", "127.0.0.1:0", "--forward-auth", "--trusted-proxy", "127.0.0.1/32"))
 				target = "/oauth2/auth"
 				header.Set("X-Forwarded-Uri", "/app")
