@@ -20,25 +20,34 @@ import (
 // without restarting the app.
 func TestStoreOutage(t *testing.T) {
 	pg := pgtest.Start(t)
+	store, _ := outageStore(t, pg, nil)
+	storetest.Outage(t, store, pg.Stop, pg.Start, 3*time.Second)
+}
+
+// outageStore is a migrated store on pg for an outage test, with short
+// timeouts and tracer (when set) on its pool; both close when t ends.
+func outageStore(t *testing.T, pg *pgtest.Server, tracer pgx.QueryTracer) (*pgxstore.Store, *pgxpool.Pool) {
+	t.Helper()
 	cfg, err := pgxpool.ParseConfig(pg.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.ConnConfig.ConnectTimeout = time.Second
+	cfg.ConnConfig.Tracer = tracer
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pool.Close()
+	t.Cleanup(pool.Close)
 	store, err := pgxstore.New(pool, pgxstore.Options{StatementTimeout: time.Second, SweepInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	t.Cleanup(func() { store.Close() })
 	if err := store.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	storetest.Outage(t, store, pg.Stop, pg.Start, 3*time.Second)
+	return store, pool
 }
 
 // acquires counts the connections the pool hands out (or tries to): the
@@ -65,26 +74,8 @@ func (a *acquires) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndDa
 // request.
 func TestStoreOutageUnderLoad(t *testing.T) {
 	pg := pgtest.Start(t)
-	cfg, err := pgxpool.ParseConfig(pg.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ConnConfig.ConnectTimeout = time.Second
 	var calls acquires
-	cfg.ConnConfig.Tracer = &calls
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	store, err := pgxstore.New(pool, pgxstore.Options{StatementTimeout: time.Second, SweepInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	if err := store.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	store, pool := outageStore(t, pg, &calls)
 	start := func() {
 		pg.Start()
 		for pool.Ping(context.Background()) != nil {
